@@ -1,0 +1,149 @@
+"""The transactional outbox: output messages commit with the state and are published after it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from tierflow_common.kafka.producer import EventProducer
+from tierflow_common.metrics import OUTBOX_PENDING, OUTBOX_PUBLISHED
+
+log = logging.getLogger(__name__)
+
+_STAGE = text(
+    "INSERT INTO outbox (topic, key, value) "
+    "SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:keys AS bytea[]), CAST(:vals AS bytea[])) "
+    "RETURNING id"
+)
+_DELETE = text("DELETE FROM outbox WHERE id = ANY(CAST(:ids AS bigint[]))")
+_CLAIM_LEFTOVERS = text("SELECT id, topic, key, value FROM outbox ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED")
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message to publish: concrete topic, key (customer_id) and encoded value."""
+
+    topic: str
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StagedMessages:
+    """Messages staged in a transaction, with the outbox row ids to delete once published."""
+
+    ids: list[int]
+    messages: list[OutgoingMessage]
+
+
+@dataclass
+class OutboxTransaction:
+    """A state transaction in progress: its connection, and the messages to publish after it commits."""
+
+    connection: AsyncConnection
+    messages: list[OutgoingMessage] = field(default_factory=list)
+
+    def add(self, message: OutgoingMessage) -> None:
+        self.messages.append(message)
+
+
+class Outbox:
+    """Stages messages inside the state transaction and publishes them once it has committed."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        engine: AsyncEngine,
+        producer: EventProducer | None,
+        publish: bool = True,
+        stage_only: bool = False,
+    ) -> None:
+        self._service = service
+        self._engine = engine
+        self._producer = None if stage_only else producer
+        self._staging = publish
+        """False for rebuilds into a shadow schema: outputs are computed but neither stored nor sent."""
+        self._publishing = publish and self._producer is not None
+        """False when another process publishes what this one stages (the routing API's decisions)."""
+        self._needs_recovery = self._publishing
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[OutboxTransaction]:
+        """One database transaction whose added messages are staged in it and published after commit.
+
+        Leftovers of an earlier failed publish go out first, so per-customer order holds.
+        """
+        await self.recover_if_needed()
+        async with self._engine.begin() as conn:
+            tx = OutboxTransaction(conn)
+            yield tx
+            staged = await self.stage(conn, tx.messages)
+        await self.publish(staged)
+
+    async def stage(self, conn: AsyncConnection, messages: Sequence[OutgoingMessage]) -> StagedMessages:
+        """Insert messages into the outbox as part of the caller's transaction."""
+        if not messages or not self._staging:
+            return StagedMessages([], [])
+        result = await conn.execute(
+            _STAGE,
+            {
+                "topics": [m.topic for m in messages],
+                "keys": [m.key for m in messages],
+                "vals": [m.value for m in messages],
+            },
+        )
+        return StagedMessages([row[0] for row in result], list(messages))
+
+    async def publish(self, staged: StagedMessages) -> None:
+        """Send committed messages, wait for the broker's acks, then forget them."""
+        if not staged.messages or self._producer is None:
+            return
+        try:
+            await self._producer.send_all(staged.messages)
+        except BaseException:
+            # The rows stay in the outbox; the next batch (or the next owner) publishes them.
+            self._needs_recovery = True
+            raise
+        self._count(staged.messages)
+        async with self._engine.begin() as conn:
+            await conn.execute(_DELETE, {"ids": staged.ids})
+
+    async def recover(self, *, batch: int = 1000) -> int:
+        """Publish rows left by a crash or a failed publish, oldest first; return how many."""
+        if self._producer is None or not self._publishing:
+            return 0
+        total = 0
+        while True:
+            async with self._engine.begin() as conn:
+                rows = (await conn.execute(_CLAIM_LEFTOVERS, {"limit": batch})).all()
+                if not rows:
+                    break
+                messages = [OutgoingMessage(topic=r.topic, key=bytes(r.key), value=bytes(r.value)) for r in rows]
+                await self._producer.send_all(messages)
+                await conn.execute(_DELETE, {"ids": [r.id for r in rows]})
+            self._count(messages)
+            total += len(rows)
+        self._needs_recovery = False
+        OUTBOX_PENDING.labels(self._service).set(total)
+        if total:
+            log.info("outbox recovered", extra={"published": total})
+        return total
+
+    async def recover_if_needed(self) -> None:
+        """Recover only after a start, a rebalance or a failed publish."""
+        if self._needs_recovery:
+            await self.recover()
+
+    def mark_needs_recovery(self) -> None:
+        """Called on partition assignment: a previous owner may have left rows behind."""
+        self._needs_recovery = True
+
+    def _count(self, messages: Sequence[OutgoingMessage]) -> None:
+        for message in messages:
+            OUTBOX_PUBLISHED.labels(self._service, message.topic).inc()

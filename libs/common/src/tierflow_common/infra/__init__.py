@@ -1,0 +1,1 @@
+"""Infrastructure the project can start by itself (the embedded default)."""

@@ -1,0 +1,1 @@
+"""Kafka machinery: the one consumer loop, the producer, topic administration."""

@@ -1,0 +1,1 @@
+"""Test support for tierflow: infrastructure fixtures, event builders, Kafka and wait helpers."""

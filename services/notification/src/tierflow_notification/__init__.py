@@ -1,0 +1,1 @@
+"""tierflow notification service: turns routing decisions into governed outreach."""

@@ -1,0 +1,67 @@
+"""The one place the notification service is wired."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tierflow_common.auth import TokenVerifier
+from tierflow_common.clock import AcceleratedClock, Clock
+from tierflow_common.events.outputs import NotificationChannel
+from tierflow_common.events.topics import CUSTOMER, LOGIN, ROUTING, TRADE
+from tierflow_common.runtime import ServiceRuntime
+from tierflow_common.wiring import consumer_loop, pipeline_parts, service_runtime, sweeper_task
+from tierflow_notification.adapters.channels import (
+    AdvisorTaskAdapter,
+    ChannelAdapter,
+    CircuitBreaker,
+    LogAdapter,
+    WebhookAdapter,
+)
+from tierflow_notification.domain.playbooks import load_playbooks
+from tierflow_notification.runner import DeliveryPolicy, StepRunner
+from tierflow_notification.service import NotificationService
+from tierflow_notification.settings import NotificationSettings
+from tierflow_notification.tasks_api import task_routes
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def build(settings: NotificationSettings) -> ServiceRuntime:
+    """Consumer loop on decisions, customers, trades and logins; the step runner; the task API."""
+    playbooks = load_playbooks(settings.playbook_file)
+    parts = pipeline_parts("notification", settings)
+    clock: Clock = AcceleratedClock(settings.clock_speed) if settings.clock_speed != 1 else parts.clock
+    service = NotificationService(outbox=parts.outbox, topics=parts.topics, clock=clock, playbooks=playbooks)
+    log_adapter = LogAdapter()
+    adapters: dict[NotificationChannel, ChannelAdapter] = {
+        channel: log_adapter for channel in NotificationChannel if channel is not NotificationChannel.ADVISOR_TASK
+    }
+    adapters[NotificationChannel.ADVISOR_TASK] = AdvisorTaskAdapter(parts.engine)
+    webhook = None
+    if settings.webhook_url:
+        breaker = CircuitBreaker(threshold=settings.breaker_threshold, reset_after_s=settings.breaker_reset_s)
+        webhook = WebhookAdapter(settings.webhook_url, timeout_s=settings.webhook_timeout_s, breaker=breaker)
+        adapters.update({channel: webhook for channel in settings.webhook_channels})
+    runner = StepRunner(
+        outbox=parts.outbox,
+        topics=parts.topics,
+        clock=clock,
+        governance=playbooks.governance,
+        adapters=adapters,
+        policy=DeliveryPolicy(
+            max_attempts=settings.delivery_max_attempts,
+            backoff_s=settings.delivery_backoff_s,
+            backoff_max_s=settings.delivery_backoff_max_s,
+            lease_s=settings.sending_lease_s,
+            timeout_s=settings.webhook_timeout_s * 2,
+            concurrency=settings.deliver_concurrency,
+            clock_speed=settings.clock_speed,
+        ),
+        batch=settings.sweep_batch,
+    )
+    loop = consumer_loop(parts, subscribe=[ROUTING, CUSTOMER, TRADE, LOGIN], handler=service)
+    runtime = service_runtime(parts, loop, background=[sweeper_task(parts, runner.sweep_once)])
+    runtime.routes.extend(task_routes(parts.engine, TokenVerifier.from_settings(settings)))
+    if webhook is not None:
+        runtime.shutdown.append(webhook.close)
+    return runtime

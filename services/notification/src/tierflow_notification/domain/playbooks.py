@@ -1,0 +1,111 @@
+"""Playbooks: which outreach steps each flow triggers, and the governance rules over all of them.
+
+A playbook file is YAML validated by these models (see playbooks/default.yaml and
+docs/notification.md); an invalid file is rejected as a whole with the path of the first error.
+"""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority
+from tierflow_common.exceptions import ConfigurationError
+from tierflow_common.yaml_documents import load_mapping
+
+# The consent purpose a marketing message on each channel needs (tierflow.customer.v1 consents).
+CONSENT_FOR_CHANNEL: dict[NotificationChannel, str] = {
+    NotificationChannel.PUSH: "marketing_push",
+    NotificationChannel.SMS: "marketing_sms",
+    NotificationChannel.EMAIL: "marketing_email",
+    NotificationChannel.ADVISOR_TASK: "marketing_phone",  # a marketing task is a call to the customer
+    NotificationChannel.WEBHOOK: "marketing_push",
+    NotificationChannel.LOG: "marketing_push",
+}
+# Channels that reach the customer's device at once, so quiet hours apply to them.
+INTERRUPTING = frozenset({NotificationChannel.PUSH, NotificationChannel.SMS, NotificationChannel.EMAIL})
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Step(Model):
+    """One outreach step of a flow: a message or an advisor task, `after_days` after the decision."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)
+    template: str = Field(pattern=r"^[a-z][a-z0-9_.]*$", max_length=64)
+    channels: tuple[NotificationChannel, ...] = Field(
+        min_length=1, description="In order of preference; a marketing step uses the first one with consent."
+    )
+    message_class: MessageClass = MessageClass.MARKETING
+    after_days: float = Field(default=0, ge=0, le=365)
+    task_due_days: float = Field(default=2, ge=0, le=60, description="Advisor tasks: due this long after creation.")
+    priorities: tuple[Priority, ...] = Field(
+        default=tuple(Priority), description="Only for decisions with one of these priorities."
+    )
+    stop_when_active: bool = Field(default=False, description="Cancelled when the customer trades or logs in.")
+
+    @property
+    def after(self) -> timedelta:
+        return timedelta(days=self.after_days)
+
+
+class FrequencyCap(Model):
+    max_messages: int = Field(default=3, ge=1)
+    per_days: float = Field(default=7, gt=0)
+    over_cap: Literal["defer", "drop"] = Field(
+        default="defer", description="defer: wait for a free slot; drop: suppress at once."
+    )
+    give_up_after_days: float = Field(
+        default=14, gt=0, description="A deferred message older than this (from its due time) is dropped."
+    )
+
+
+class QuietHours(Model):
+    start: time = time(22, 0)
+    end: time = time(8, 0)
+
+
+class Governance(Model):
+    frequency_cap: FrequencyCap = FrequencyCap()
+    quiet_hours: QuietHours = QuietHours()
+
+
+class PlaybookSet(Model):
+    version: str = Field(pattern=r"^[A-Za-z0-9._-]+$", max_length=64)
+    description: str = ""
+    governance: Governance = Governance()
+    playbooks: dict[Flow, tuple[Step, ...]]
+
+    @model_validator(mode="after")
+    def _every_flow_and_unique_steps(self) -> PlaybookSet:
+        missing = [flow.value for flow in Flow if flow not in self.playbooks]
+        if missing:
+            raise ValueError(f"every flow needs a playbook (an empty list is allowed); missing: {missing}")
+        for flow, steps in self.playbooks.items():
+            names = [s.name for s in steps]
+            if len(names) != len(set(names)):
+                raise ValueError(f"playbook {flow.value}: step names must be unique")
+        return self
+
+    def steps_for(self, flow: Flow, priority: Priority) -> tuple[Step, ...]:
+        return tuple(s for s in self.playbooks[flow] if priority in s.priorities)
+
+
+def parse_playbooks(text: str, *, source: str = "playbooks") -> PlaybookSet:
+    """Validate a playbook document; ConfigurationError names the first problem."""
+    document = load_mapping(text, source=source, what="a playbook file", error=ConfigurationError)
+    try:
+        return PlaybookSet.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(document)"
+        raise ConfigurationError(f"{source}: {where}: {first['msg']}") from exc
+
+
+def load_playbooks(path: Path) -> PlaybookSet:
+    return parse_playbooks(path.read_text(), source=str(path))

@@ -1,0 +1,265 @@
+"""The step runner: sends due outreach steps under governance, durably, exactly once per record.
+
+One sweep, in three moves:
+1. In a transaction: take due steps no other runner holds (SKIP LOCKED), lock their customers'
+   contacts (so two runners cannot both use a customer's last frequency-cap slot), and govern each
+   step. Deferrals and suppressions are recorded at once; a step to send is marked `sending` with
+   a lease, and the transaction commits before anything leaves.
+2. Deliver, outside any transaction, concurrently and each with a timeout, so a slow provider
+   delays nobody else; every message carries its notification id as the idempotency key.
+3. In a transaction: record `sent`, or reschedule with exponential backoff (`provider_retry`,
+   `provider_unavailable` while the circuit is open), or after the last attempt dead-letter it
+   (`provider_gave_up`, a delivery_failures row and a `failed` record).
+
+The guarantee: a step's send record is written once (its id is derived from the step). The
+delivery itself is at least once: if the process dies between 2 and 3, the step's lease expires
+and it is delivered again under the same notification id, which the webhook passes as
+`Idempotency-Key` and the advisor-task store uses as the task id, so the effect happens once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tierflow_common.clock import Clock
+from tierflow_common.db.outbox import Outbox, OutboxTransaction
+from tierflow_common.events import Topics
+from tierflow_common.events.outputs import MessageClass, NotificationChannel, NotificationStatus
+from tierflow_notification.adapters import repository
+from tierflow_notification.adapters.channels import ChannelAdapter, CircuitOpen, DeliveryError, OutboundMessage
+from tierflow_notification.adapters.repository import Record, StoredStep
+from tierflow_notification.domain.governance import Action, govern
+from tierflow_notification.domain.outreach import outcome_id, sent_id
+from tierflow_notification.domain.playbooks import Governance
+from tierflow_notification.records import log_records
+from tierflow_notification.service import due_view
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryPolicy:
+    max_attempts: int = 6
+    backoff_s: float = 2.0
+    backoff_max_s: float = 600.0
+    lease_s: float = 60.0
+    timeout_s: float = 10.0
+    concurrency: int = 32
+    clock_speed: float = 1.0  # real seconds above are stretched by this on an accelerated clock
+
+    def clock_delta(self, seconds: float) -> timedelta:
+        return timedelta(seconds=seconds * self.clock_speed)
+
+    def backoff(self, attempt: int) -> timedelta:
+        return self.clock_delta(min(self.backoff_max_s, self.backoff_s * 2 ** max(0, attempt - 1)))
+
+
+@dataclass(frozen=True, slots=True)
+class Sending:
+    step: StoredStep
+    channel: NotificationChannel
+    evidence: dict[str, object] | None
+
+
+class StepRunner:
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        topics: Topics,
+        clock: Clock,
+        governance: Governance,
+        adapters: Mapping[NotificationChannel, ChannelAdapter],
+        policy: DeliveryPolicy,
+        batch: int,
+    ) -> None:
+        self._outbox = outbox
+        self._topics = topics
+        self._clock = clock
+        self._governance = governance
+        self._adapters = adapters
+        self._policy = policy
+        self._batch = batch
+        self._slots = asyncio.Semaphore(policy.concurrency)
+
+    async def sweep_once(self) -> int:
+        """Handle one batch of due steps; return how many there were (0: nothing due)."""
+        now = self._clock.now()
+        async with self._outbox.transaction() as tx:
+            due = await repository.due_steps_for_update(tx.connection, now=now, limit=self._batch)
+            if not due:
+                return 0
+            sending = await self._govern(tx, due, now)
+        results = await asyncio.gather(*(self._deliver(s, now) for s in sending))
+        async with self._outbox.transaction() as tx:
+            await self._settle(tx, list(zip(sending, results, strict=True)))
+        return len(due)
+
+    async def _govern(self, tx: OutboxTransaction, due: Sequence[StoredStep], now: datetime) -> list[Sending]:
+        conn = tx.connection
+        customers = {s.customer_id for s in due}
+        contacts = await repository.load_contacts(conn, customers, lock=True)
+        window = timedelta(days=self._governance.frequency_cap.per_days)
+        sent = await repository.marketing_sent(conn, customers, since=now - window)
+        records: list[Record] = []
+        sending: list[Sending] = []
+        changes: list[dict[str, Any]] = []
+        lease_until = now + self._policy.clock_delta(self._policy.lease_s)
+        for step in due:
+            if step.status == "sending" and step.channel is not None:
+                # Its lease ran out: the process delivering it died. Deliver again, same notification id.
+                changes.append({"step_id": step.step_id, "due_at": lease_until, "updated_at": now})
+                sending.append(Sending(step, step.channel, None))
+                continue
+            verdict = govern(
+                due_view(step),
+                contact=contacts.get(step.customer_id),
+                now=now,
+                marketing_sent=sent.get(step.customer_id, []),
+                rules=self._governance,
+            )
+            channel = verdict.channel or step.channels[0]
+            if verdict.action is Action.SEND:
+                changes.append(
+                    {
+                        "step_id": step.step_id,
+                        "status": "sending",
+                        "channel": channel.value,
+                        "attempts": step.attempts + 1,
+                        "due_at": lease_until,
+                        "updated_at": now,
+                    }
+                )
+                sending.append(Sending(step, channel, verdict.evidence or None))
+                if step.message_class is MessageClass.MARKETING:
+                    sent.setdefault(step.customer_id, []).append(now)  # counts for the rest of the batch
+            elif verdict.action is Action.DEFER:
+                assert verdict.until is not None
+                changes.append(
+                    {"step_id": step.step_id, "due_at": verdict.until, "last_reason": verdict.reason, "updated_at": now}
+                )
+                key = f"{verdict.reason}@{verdict.until.isoformat()}"
+                records.append(
+                    Record(
+                        outcome_id(step.step_id, "deferred", step.attempts, key),
+                        step,
+                        channel,
+                        NotificationStatus.DEFERRED,
+                        verdict.reason,
+                        due_at=verdict.until,
+                        evidence=verdict.evidence or None,
+                    )
+                )
+            else:
+                changes.append(
+                    {"step_id": step.step_id, "status": "cancelled", "last_reason": verdict.reason, "updated_at": now}
+                )
+                records.append(
+                    Record(
+                        outcome_id(step.step_id, "suppressed", step.attempts, verdict.reason),
+                        step,
+                        channel,
+                        NotificationStatus.SUPPRESSED,
+                        verdict.reason,
+                        evidence=verdict.evidence or None,
+                    )
+                )
+        await repository.update_steps(conn, changes)
+        await log_records(tx, records, now, self._topics)
+        return sending
+
+    async def _deliver(self, sending: Sending, now: datetime) -> DeliveryError | None:
+        step = sending.step
+        message = OutboundMessage(
+            notification_id=sent_id(step.step_id),
+            decision_id=step.decision_id,
+            customer_id=step.customer_id,
+            flow=step.flow,
+            channel=sending.channel,
+            message_class=step.message_class,
+            template=step.template,
+            advisor_id=step.advisor_id,
+            priority=step.priority,
+            sent_at=now,
+            task_due_at=now + timedelta(days=step.task_due_days),
+        )
+        async with self._slots:
+            try:
+                await asyncio.wait_for(self._adapters[sending.channel].deliver(message), self._policy.timeout_s)
+            except DeliveryError as exc:
+                return exc
+            except TimeoutError:
+                return DeliveryError("provider timed out")
+            except Exception as exc:  # a broken adapter must not stop the other customers' messages
+                return DeliveryError(f"adapter error: {type(exc).__name__}")
+        return None
+
+    async def _settle(self, tx: OutboxTransaction, outcomes: Sequence[tuple[Sending, DeliveryError | None]]) -> None:
+        conn = tx.connection
+        now = self._clock.now()
+        records: list[Record] = []
+        changes: list[dict[str, Any]] = []
+        for sending, error in outcomes:
+            step, channel = sending.step, sending.channel
+            attempts = step.attempts + (0 if step.status == "sending" else 1)
+            if error is None:
+                changes.append(
+                    {"step_id": step.step_id, "status": "done", "last_reason": "delivered", "updated_at": now}
+                )
+                records.append(
+                    Record(
+                        sent_id(step.step_id),
+                        step,
+                        channel,
+                        NotificationStatus.SENT,
+                        "delivered",
+                        None,
+                        sending.evidence,
+                    )
+                )
+            elif isinstance(error, CircuitOpen):
+                retry_at = now + self._policy.clock_delta(error.retry_in_s)
+                changes.append(
+                    {
+                        "step_id": step.step_id,
+                        "status": "pending",
+                        "attempts": attempts - 1,
+                        "due_at": retry_at,
+                        "last_reason": "provider_unavailable",
+                        "updated_at": now,
+                    }
+                )
+            elif error.retryable and attempts < self._policy.max_attempts:
+                retry_at = now + self._policy.backoff(attempts)
+                changes.append(
+                    {
+                        "step_id": step.step_id,
+                        "status": "pending",
+                        "due_at": retry_at,
+                        "last_reason": "provider_retry",
+                        "updated_at": now,
+                    }
+                )
+                records.append(
+                    Record(
+                        outcome_id(step.step_id, "deferred", attempts, "provider_retry"),
+                        step,
+                        channel,
+                        NotificationStatus.DEFERRED,
+                        "provider_retry",
+                        due_at=retry_at,
+                    )
+                )
+            else:
+                failed_id = outcome_id(step.step_id, "failed", attempts, "provider_gave_up")
+                changes.append(
+                    {"step_id": step.step_id, "status": "done", "last_reason": "provider_gave_up", "updated_at": now}
+                )
+                await repository.record_failure(
+                    conn, notification_id=failed_id, step=step, channel=channel.value, error=str(error), now=now
+                )
+                records.append(Record(failed_id, step, channel, NotificationStatus.FAILED, "provider_gave_up"))
+        await repository.update_steps(conn, changes)
+        await log_records(tx, records, now, self._topics)

@@ -1,0 +1,42 @@
+"""Notification service settings (env prefix TIERFLOW_NOTIFICATION_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from tierflow_common.auth import JwtSettings
+from tierflow_common.config import ServiceSettings
+from tierflow_common.events.outputs import NotificationChannel
+
+
+class NotificationSettings(ServiceSettings, JwtSettings):
+    model_config = SettingsConfigDict(env_prefix="TIERFLOW_NOTIFICATION_", frozen=True, extra="ignore")
+
+    consumer_group: str = "tierflow-notification"
+    db_schema: str = "notification"
+    sweep_interval_s: float = Field(default=1.0, gt=0, description="How often due outreach steps are looked for.")
+    playbook_file: Path = Field(
+        default=Path(__file__).parent / "playbooks" / "default.yaml",
+        description="The playbooks and governance rules (validated at start-up).",
+    )
+    clock_speed: float = Field(
+        default=1.0, gt=0, description="Above 1, the step timers run on an accelerated clock (tests, demos)."
+    )
+    webhook_url: str = Field(default="", description="When set, customer channels are delivered to this URL.")
+    webhook_channels: list[NotificationChannel] = Field(
+        default=[NotificationChannel.PUSH, NotificationChannel.SMS, NotificationChannel.EMAIL],
+        description="The channels the webhook delivers (the others use the log adapter).",
+    )
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    breaker_threshold: int = Field(default=5, ge=1, description="Failures in a row that open the circuit.")
+    breaker_reset_s: float = Field(default=30.0, gt=0, description="How long an open circuit waits before a trial.")
+    delivery_max_attempts: int = Field(default=6, ge=1, description="Then the message is dead-lettered.")
+    delivery_backoff_s: float = Field(default=2.0, gt=0, description="First retry delay; doubles per attempt.")
+    delivery_backoff_max_s: float = Field(default=600.0, gt=0)
+    sending_lease_s: float = Field(
+        default=60.0, gt=0, description="A step left 'sending' this long (a crash) is delivered again."
+    )
+    deliver_concurrency: int = Field(default=32, ge=1)

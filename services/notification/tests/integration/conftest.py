@@ -1,0 +1,79 @@
+"""Notification integration helpers: settings, customers in daylight, reading the log and the topic."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tierflow_common.clock import zone_where_it_is
+from tierflow_common.db.engine import create_engine
+from tierflow_common.events import NotificationRecorded, decode_event, topics
+from tierflow_notification.adapters import repository
+from tierflow_notification.bootstrap import MIGRATIONS_DIR
+from tierflow_notification.settings import NotificationSettings
+from tierflow_testing import builders as b
+from tierflow_testing.kafka import produce, read_topic
+from tierflow_testing.plugin import Namespace, migrate
+
+SECRET = "notification-test-secret-0123456789-abcdef"
+ALL_CONSENTS = {
+    "marketing_push": True,
+    "marketing_sms": True,
+    "marketing_email": True,
+    "marketing_phone": True,
+    "data_for_advice": True,
+}
+
+
+@pytest.fixture
+async def settings(ns: Namespace) -> NotificationSettings:
+    settings = ns.settings(
+        NotificationSettings, "notification", jwt_secret=SECRET, sweep_interval_s=0.1, delivery_backoff_s=0.2
+    )
+    await migrate(settings, MIGRATIONS_DIR)
+    return settings
+
+
+async def add_customer(ns: Namespace, customer_id: str, consents: dict[str, bool] | None = None) -> None:
+    event = b.customer(customer_id, datetime.now(UTC), consents=consents or ALL_CONSENTS, timezone=zone_where_it_is(12))
+    await produce(ns.infra.kafka_bootstrap, ns.topics.name(topics.CUSTOMER), [event])
+
+
+async def decide(ns: Namespace, customer_id: str, version: int, flow: str, **fields: Any) -> None:
+    event = b.routing_decided(customer_id, version, flow, at=datetime.now(UTC), **fields)
+    await produce(ns.infra.kafka_bootstrap, ns.topics.name(topics.ROUTING), [event])
+
+
+async def records(ns: Namespace, *, min_count: int = 0, timeout_s: float = 30) -> list[NotificationRecorded]:
+    """Every tierflow.notification.v1 message so far, deduplicated by event id."""
+    raw = await read_topic(
+        ns.infra.kafka_bootstrap, ns.topics.name(topics.NOTIFICATION), min_count=min_count, timeout_s=timeout_s
+    )
+    events = [decode_event(r.value, key=r.key, base_topic=topics.NOTIFICATION) for r in raw]
+    unique = {e.event_id: e for e in events if isinstance(e, NotificationRecorded)}
+    return list(unique.values())
+
+
+def outcomes(events: list[NotificationRecorded], customer_id: str) -> list[tuple[str, str, str]]:
+    """(template, status, reason) of one customer's records, sorted."""
+    return sorted(
+        (e.payload.template, e.payload.status.value, e.payload.reason) for e in events if e.customer_id == customer_id
+    )
+
+
+@pytest.fixture
+async def log_reader(settings: NotificationSettings) -> AsyncIterator[Any]:
+    engine = create_engine(
+        settings.infra.database_url.get_secret_value(), schema=settings.db_schema, application_name="test"
+    )
+
+    async def read(customer_id: str) -> list[tuple[str, str, str]]:
+        async with engine.connect() as conn:
+            rows = await repository.for_customer(conn, customer_id=customer_id)
+        return [(str(r["template"]), str(r["status"]), str(r["reason"])) for r in rows]
+
+    yield read
+    await engine.dispose()

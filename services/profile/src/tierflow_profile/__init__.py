@@ -1,0 +1,1 @@
+"""tierflow profile service: the incremental customer profile."""

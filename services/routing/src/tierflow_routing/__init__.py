@@ -1,0 +1,1 @@
+"""tierflow routing service: where each customer goes, and the routing API."""

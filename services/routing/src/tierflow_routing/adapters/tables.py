@@ -1,0 +1,150 @@
+"""The routing service's tables, all in its own schema."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from tierflow_common.db.tables import add_inbox_table, add_outbox_table
+
+metadata = MetaData()
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("profile_version", BigInteger, nullable=False),
+    Column("score_version", BigInteger, nullable=False),
+    Column("next_review_at", DateTime(timezone=True)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("state", LargeBinary, nullable=False, comment="CustomerState as MessagePack (domain/facts.py)."),
+)
+Index("customers_next_review_at", customers.c.next_review_at, postgresql_where=customers.c.next_review_at.isnot(None))
+
+routes = Table(
+    "routes",
+    metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("decision_id", Uuid, nullable=False),
+    Column("flow", Text, nullable=False),
+    Column("advisor_id", Text),
+    Column("priority", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("tier", Text, nullable=False),
+    Column("churn_band", Text),
+    Column("reasons", JSONB, nullable=False),
+    Column("policy_version", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("supersedes", Uuid),
+    Column("caused_by", Uuid),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+Index("routes_flow", routes.c.flow, routes.c.customer_id)
+Index("routes_advisor", routes.c.advisor_id, routes.c.customer_id, postgresql_where=routes.c.advisor_id.isnot(None))
+Index("routes_tier", routes.c.tier, routes.c.customer_id)
+
+decisions = Table(
+    "decisions",
+    metadata,
+    Column("decision_id", Uuid, primary_key=True),
+    Column("customer_id", Text, nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("flow", Text, nullable=False),
+    Column("advisor_id", Text),
+    Column("priority", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("rule", Text, nullable=False),
+    Column("tier", Text, nullable=False),
+    Column("churn_band", Text),
+    Column("reasons", JSONB, nullable=False),
+    Column("policy_version", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("supersedes", Uuid),
+    Column("caused_by", Uuid),
+    comment="Every decision ever made: the audit trail.",
+)
+Index("decisions_customer", decisions.c.customer_id, decisions.c.version)
+
+advisors = Table(
+    "advisors",
+    metadata,
+    Column("advisor_id", Text, primary_key=True),
+    Column("branch", Text, nullable=False),
+    Column("region", Text, nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("licence_level", Integer, nullable=False),
+    Column("languages", ARRAY(Text), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("load", Integer, nullable=False, server_default=text("0")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    comment="load is kept in the same transactions as the routes; it never exceeds capacity on assignment.",
+)
+
+waitlist = Table(
+    "waitlist",
+    metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("region", Text),
+    Column("need_level", Integer, nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    comment="private_advisor customers waiting for capacity; promoted oldest first.",
+)
+Index("waitlist_requested", waitlist.c.requested_at)
+
+overrides = Table(
+    "overrides",
+    metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("flow", Text, nullable=False),
+    Column("advisor_id", Text),
+    Column("priority", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+override_audit = Table(
+    "override_audit",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("customer_id", Text, nullable=False),
+    Column("action", Text, nullable=False, comment="set, cleared or expired"),
+    Column("actor", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("details", JSONB, nullable=False),
+)
+Index("override_audit_customer", override_audit.c.customer_id, override_audit.c.at)
+
+routing_policies = Table(
+    "routing_policies",
+    metadata,
+    Column("version", Text, primary_key=True),
+    Column("document", JSONB, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("activated_at", DateTime(timezone=True)),
+    Column("active", Boolean, nullable=False),
+)
+Index("routing_policies_one_active", routing_policies.c.active, unique=True, postgresql_where=text("active"))
+
+processed_events = add_inbox_table(metadata)
+outbox = add_outbox_table(metadata)

@@ -1,0 +1,35 @@
+"""Bearer JWTs: verification, the principal they describe, and the scope rules."""
+
+from __future__ import annotations
+
+from tierflow_common.auth import AuthenticationError, PermissionDenied, Principal, TokenVerifier, mint_token
+
+SCOPE_ROUTE_READ = "route:read"
+SCOPE_ROUTE_READ_SELF = "route:read:self"
+SCOPE_ROUTE_OVERRIDE = "route:override"
+SCOPE_POLICY_WRITE = "policy:write"
+SCOPE_ADVISOR_WRITE = "advisor:write"
+KNOWN_SCOPES = frozenset(
+    {SCOPE_ROUTE_READ, SCOPE_ROUTE_READ_SELF, SCOPE_ROUTE_OVERRIDE, SCOPE_POLICY_WRITE, SCOPE_ADVISOR_WRITE}
+)
+
+
+def authorize_route_read(principal: Principal, customer_id: str) -> None:
+    """Staff with route:read read anyone; a customer token (route:read:self) reads only its own customer."""
+    if SCOPE_ROUTE_READ in principal.scopes:
+        return
+    if SCOPE_ROUTE_READ_SELF in principal.scopes:
+        if principal.customer_id is not None and principal.customer_id == customer_id:
+            return
+        raise PermissionDenied("this token may read only its own customer")
+    raise PermissionDenied(f"scope {SCOPE_ROUTE_READ} or {SCOPE_ROUTE_READ_SELF} required")
+
+
+__all__ = [
+    "AuthenticationError",
+    "PermissionDenied",
+    "Principal",
+    "TokenVerifier",
+    "authorize_route_read",
+    "mint_token",
+]

@@ -1,0 +1,213 @@
+"""Request and response models of the routing API (XRead / XWrite), with examples for OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from tierflow_common.events.outputs import ChurnBand, Flow, Priority, Reason, Tier
+from tierflow_common.events.types import Money, OpaqueId
+from tierflow_routing.schemas import RouteRead
+
+
+class View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# Free text people type (reasons): any printable text, no control characters.
+Text = Annotated[str, Field(pattern=r"^[^\x00-\x1f\x7f]*$")]
+# A language tag: "zh", "en", "zh-Hant", "pt-BR".
+Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")]
+
+
+class Figures(View):
+    total_assets: Money | None = Field(default=None, examples=["1250000.00"])
+    commission_12m: Money = Field(default=Decimal(0), examples=["3400.50"])
+    trades_90d: int = 0
+    last_trade_at: datetime | None = None
+    last_login_at: datetime | None = None
+    digital_logins_30d: int = Field(default=0, description="App, web and mini-program logins in 30 days.")
+
+
+class CustomerRead(View):
+    """What the firm knows about a customer's value and risk, for front ends and workbenches."""
+
+    customer_id: str = Field(examples=["C000123"])
+    tier: Tier | None = None
+    churn_band: ChurnBand | None = None
+    churn_score: float = Field(default=0.0, ge=0, le=1)
+    p_alive: float | None = Field(default=None, ge=0, le=1)
+    value_score: float = Field(default=0.0, ge=0, le=1)
+    signals: list[str] = Field(default_factory=list, examples=[["login_gap"]])
+    flow: Flow | None = None
+    figures: Figures = Figures()
+    scored_at: datetime | None = None
+
+
+class RuleRead(View):
+    name: str = Field(examples=["a_at_risk_retention"])
+    description: str = ""
+    when: dict[str, Any] = Field(default_factory=dict, examples=[{"tier": ["A"], "churn_band": ["high"]}])
+    then: dict[str, Any] = Field(default_factory=dict, examples=[{"flow": "private_advisor", "priority": "urgent"}])
+
+
+class OverrideRead(View):
+    flow: Flow
+    advisor_id: str | None = None
+    priority: Priority
+    reason: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+
+
+class OverrideAuditRead(View):
+    action: str = Field(examples=["set"])
+    actor: str
+    at: datetime
+    reason: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ScoreExplanation(View):
+    tier: Tier | None = None
+    churn_band: ChurnBand | None = None
+    p_alive: float | None = None
+    churn_score: float = 0.0
+    value_score: float = 0.0
+    signals: list[str] = Field(default_factory=list)
+    tier_reasons: list[Reason] = Field(default_factory=list)
+    churn_reasons: list[Reason] = Field(default_factory=list)
+    policy_version: str | None = None
+    model_version: str | None = None
+
+
+class ExplainRead(View):
+    """Why the customer is where they are: inputs, the matched rule, the tier and churn reasons, overrides."""
+
+    customer_id: str
+    routing_policy_version: str
+    matched_rule: RuleRead | None = Field(
+        default=None, description="Null when an override or a closed account decides."
+    )
+    decided_by: str = Field(description="The rule name, staff_override or closed.", examples=["a_at_risk_retention"])
+    route: RouteRead | None = None
+    facts: dict[str, Any] = Field(default_factory=dict, description="The profile figures routing used.")
+    score: ScoreExplanation = ScoreExplanation()
+    override: OverrideRead | None = None
+    override_history: list[OverrideAuditRead] = Field(default_factory=list)
+    waitlisted_since: datetime | None = None
+
+
+class OverrideWrite(View):
+    """A staff override: where the customer goes until it expires, and why."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "flow": "private_advisor",
+                    "advisor_id": "ADV017",
+                    "priority": "high",
+                    "reason": "relationship manager asked to keep the customer during the family-trust review",
+                    "expires_at": "2026-12-31T16:00:00Z",
+                }
+            ]
+        },
+    )
+
+    flow: Flow
+    advisor_id: OpaqueId | None = None
+    priority: Priority = Priority.NORMAL
+    reason: Text = Field(min_length=3, max_length=500)
+    expires_at: AwareDatetime
+
+
+class RoutePage(View):
+    items: list[RouteRead]
+    next_cursor: str | None = Field(default=None, description="Pass as `cursor` for the next page; null at the end.")
+
+
+class AdvisorWrite(View):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "branch": "shenzhen-futian",
+                    "region": "shenzhen",
+                    "capacity": 120,
+                    "licence_level": 4,
+                    "languages": ["zh", "en"],
+                    "active": True,
+                }
+            ]
+        },
+    )
+
+    branch: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    region: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    capacity: StrictInt = Field(ge=0, le=10_000, description="Customers the advisor can serve.")
+    licence_level: StrictInt = Field(ge=1, le=5, description="Highest customer suitability level (C1-C5) served.")
+    languages: list[Language] = Field(default_factory=list, max_length=10)
+    active: StrictBool = True
+
+
+class AdvisorRead(View):
+    advisor_id: str
+    branch: str
+    region: str
+    capacity: int
+    licence_level: int
+    languages: list[str]
+    active: bool
+    load: int = Field(description="Customers assigned now.")
+    free: int = Field(description="Capacity left.")
+    created_at: datetime
+    updated_at: datetime
+
+
+class PolicyUpload(View):
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"yaml": "version: routing-2026.12\nrules:\n  - name: default\n    then: {flow: community}\n"}]
+        },
+    )
+
+    yaml: str = Field(min_length=1, max_length=200_000, description="The routing policy document (YAML).")
+
+
+class PolicyRead(View):
+    version: str
+    description: str
+    document: dict[str, Any]
+
+
+class AdvisorLoad(View):
+    advisor_id: str
+    region: str
+    capacity: int
+    load_now: int
+    load_after: int
+
+
+class SimulationRead(View):
+    """What a candidate policy would do to the current population (nothing is applied)."""
+
+    candidate_version: str
+    active_version: str
+    customers: int
+    changed: int = Field(description="Customers whose flow would change.")
+    moves: dict[str, dict[str, int]] = Field(
+        description="moves[from_flow][to_flow] = customers", examples=[{"community": {"robo_advisor": 120}}]
+    )
+    advisor_load: list[AdvisorLoad]
+    waitlist_after: int

@@ -1,0 +1,90 @@
+"""What routing knows about a customer: facts from the profile, the score, and its current route."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import msgspec
+
+ReasonRow = tuple[str, float | None, str]
+
+
+class ProfileFacts(msgspec.Struct, array_like=True, gc=False):
+    """The profile figures routing conditions and the customer view use."""
+
+    profile_version: int = 0
+    age_band: str | None = None
+    investor_type: str | None = None
+    risk_level: str | None = None
+    region: str | None = None
+    consents: dict[str, bool] = {}
+    closed: bool = False
+    digital_logins_30d: int = 0
+    branch_logins_30d: int = 0
+    community_accepted_90d: int = 0
+    total_assets: Decimal | None = None
+    commission_12m: Decimal = Decimal(0)
+    trades_90d: int = 0
+    last_trade_at: datetime | None = None
+    last_login_at: datetime | None = None
+    computed_at: datetime | None = None
+
+
+class ScoreFacts(msgspec.Struct, array_like=True, gc=False):
+    """The latest score event's figures."""
+
+    score_version: int = 0
+    tier: str | None = None
+    churn_band: str | None = None
+    churn_score: float = 0.0
+    p_alive: float | None = None
+    value_score: float = 0.0
+    signals: list[str] = []
+    reasons: list[ReasonRow] = []
+    churn_reasons: list[ReasonRow] = []
+    policy_version: str | None = None
+    model_version: str | None = None
+    decided_at: datetime | None = None
+    event_id: str | None = None
+
+
+class Override(msgspec.Struct, array_like=True, gc=False):
+    """A staff decision that takes precedence over the policy until it expires."""
+
+    flow: str
+    priority: str
+    reason: str
+    created_by: str
+    created_at: datetime
+    expires_at: datetime
+    advisor_id: str | None = None
+
+
+class Route(msgspec.Struct, array_like=True, gc=False):
+    """The current routing decision."""
+
+    decision_id: str
+    version: int
+    flow: str
+    priority: str
+    active: bool
+    rule: str
+    reasons: list[ReasonRow]
+    policy_version: str
+    decided_at: datetime
+    advisor_id: str | None = None
+    supersedes: str | None = None
+    caused_by: str | None = None
+
+
+class CustomerState(msgspec.Struct, array_like=True):
+    """Everything routing stores per customer."""
+
+    customer_id: str
+    profile: ProfileFacts = msgspec.field(default_factory=ProfileFacts)
+    score: ScoreFacts = msgspec.field(default_factory=ScoreFacts)
+    route: Route | None = None
+    override: Override | None = None
+    waitlisted_since: datetime | None = None
+    evaluated_at: datetime | None = None

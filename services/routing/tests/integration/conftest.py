@@ -1,0 +1,88 @@
+"""Routing integration fixtures: a migrated schema, the worker, the API over TCP, tokens, customers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from tierflow_common.events import topics
+from tierflow_routing.api.app import create_app
+from tierflow_routing.api.security import mint_token
+from tierflow_routing.bootstrap import MIGRATIONS_DIR, build
+from tierflow_routing.settings import RoutingSettings
+from tierflow_testing import builders as b
+from tierflow_testing.http import serving
+from tierflow_testing.kafka import produce
+from tierflow_testing.plugin import Namespace, migrate, running
+
+SECRET = "integration-test-secret-0123456789-abcdefgh"
+ALL_SCOPES = ("route:read", "route:override", "policy:write", "advisor:write")
+
+
+def bearer(*scopes: str, customer: str | None = None, subject: str | None = None) -> dict[str, str]:
+    """A signed token; a customer's own token is subject to the customer rate limit under its id."""
+    subject = subject or (f"customer:{customer}" if customer else "tester")
+    token = mint_token(secret=SECRET, subject=subject, scopes=list(scopes or ALL_SCOPES), customer_id=customer)
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def settings(ns: Namespace) -> RoutingSettings:
+    settings = ns.settings(
+        RoutingSettings,
+        "routing",
+        jwt_secret=SECRET,
+        cache_namespace=f"{ns.name}:",
+        api_port=0,
+        policy_refresh_s=0.2,
+    )
+    await migrate(settings, MIGRATIONS_DIR)
+    return settings
+
+
+@pytest.fixture
+async def worker(settings: RoutingSettings) -> AsyncIterator[RoutingSettings]:
+    async with running(build(settings)):
+        yield settings
+
+
+@pytest.fixture
+async def api(settings: RoutingSettings) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(create_app(settings)) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        yield client
+
+
+async def add_advisor(client: httpx.AsyncClient, advisor_id: str, **fields: Any) -> httpx.Response:
+    body: dict[str, Any] = {
+        "branch": "futian",
+        "region": "shenzhen",
+        "capacity": 10,
+        "licence_level": 5,
+        "languages": ["zh"],
+        "active": True,
+    }
+    body.update(fields)
+    return await client.put(f"/v1/advisors/{advisor_id}", json=body, headers=bearer("advisor:write"))
+
+
+async def publish_customer(
+    ns: Namespace, customer_id: str, tier: str, *, version: int = 1, band: str = "low", **profile: Any
+) -> None:
+    """The profile facts, then the score, as the upstream services would publish them."""
+    now = datetime.now(UTC)
+    profile.setdefault("region", "shenzhen")
+    profile.setdefault("age_band", "30_44")
+    await produce(
+        ns.infra.kafka_bootstrap,
+        ns.topics.name(topics.PROFILE),
+        [b.profile_updated(customer_id, version, at=now, total_assets="100", last_trade_at=now, **profile)],
+    )
+    await produce(
+        ns.infra.kafka_bootstrap,
+        ns.topics.name(topics.SCORE),
+        [b.score_changed(customer_id, version, tier, at=now, churn_band=band)],
+    )

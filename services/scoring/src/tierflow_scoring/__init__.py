@@ -1,0 +1,1 @@
+"""tierflow scoring service: tiers and churn risk."""

@@ -1,0 +1,3 @@
+from tierflow_cli.main import app
+
+app()

@@ -1,0 +1,1 @@
+"""A realistic synthetic brokerage: customers, their behaviour, and the events it produces."""
