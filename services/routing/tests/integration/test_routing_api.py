@@ -7,9 +7,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from pydantic import SecretStr
+from redis.asyncio import Redis
 
 from tierflow_common.infra.embedded import free_port
+from tierflow_routing.adapters.route_cache import RouteCache, cache_key
 from tierflow_routing.api.app import create_app
+from tierflow_routing.schemas import RouteRead
 from tierflow_routing.settings import RoutingSettings
 from tierflow_testing.http import serving
 from tierflow_testing.kafka import wait_until
@@ -166,3 +169,27 @@ async def test_the_api_keeps_answering_from_postgres_when_redis_is_down(
         assert (await client.get("/readyz")).status_code == 200  # Redis is a cache, not a dependency
     for path in ("/healthz", "/readyz", "/metrics"):
         assert (await api.get(path)).status_code == 200
+
+
+async def test_a_miss_is_filled_from_postgres_but_never_over_a_route_cached_meanwhile(
+    ns: Namespace, worker: object, api: httpx.AsyncClient, settings: RoutingSettings
+) -> None:
+    await routed(ns, api, {"M1": "B"})
+    redis = Redis.from_url(settings.infra.redis_url.get_secret_value())
+    cache = RouteCache(redis, ttl_s=60, namespace=settings.cache_namespace)
+    try:
+        await redis.delete(cache_key("M1", settings.cache_namespace))
+        first = await api.get("/v1/customers/M1/route", headers=bearer("route:read"))
+        again = await api.get("/v1/customers/M1/route", headers=bearer("route:read"))
+        assert (first.headers["X-Route-Source"], again.headers["X-Route-Source"]) == ("database", "cache")
+        assert again.json() == first.json()
+        # The race the write-back must lose: the API read version 1 from PostgreSQL, and before it
+        # writes it back the worker has cached version 2.
+        stored = RouteRead.model_validate(first.json())
+        newer = RouteRead.model_validate({**first.json(), "version": stored.version + 1, "flow": "community"})
+        assert await cache.put_many([newer])
+        assert await cache.put_many([stored], only_if_missing=True)
+        cached = RouteRead.model_validate_json(await cache.get_raw("M1") or b"")
+        assert (cached.version, cached.flow) == (stored.version + 1, "community")
+    finally:
+        await redis.aclose()

@@ -70,8 +70,12 @@ class RouteCache:
         CACHE_OPERATIONS.labels("get", "hit" if raw else "miss").inc()
         return raw
 
-    async def put_many(self, routes: Sequence[RouteRead]) -> bool:
-        """Cache routes; False when Redis could not take them."""
+    async def put_many(self, routes: Sequence[RouteRead], *, only_if_missing: bool = False) -> bool:
+        """Cache routes; False when Redis could not take them.
+
+        `only_if_missing` is for the API's write-back after a miss: the route it read from PostgreSQL
+        may already be older than one the worker cached meanwhile, so it never replaces a cached route.
+        """
         if not routes:
             return True
         if not self.available:
@@ -80,7 +84,12 @@ class RouteCache:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 for route in routes:
-                    pipe.set(cache_key(route.customer_id, self._namespace), route.model_dump_json(), ex=self._ttl_s)
+                    pipe.set(
+                        cache_key(route.customer_id, self._namespace),
+                        route.model_dump_json(),
+                        ex=self._ttl_s,
+                        nx=only_if_missing,
+                    )
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             self._failed("put", exc)

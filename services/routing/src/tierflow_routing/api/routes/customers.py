@@ -71,7 +71,7 @@ async def get_route(customer_id: CustomerPath, principal: PrincipalDep, request:
     if row is None:
         raise HTTPException(status_code=404, detail="no routing decision for this customer yet")
     view = RouteRead.from_row(row)
-    await clients.cache.put_many([view])
+    await clients.cache.put_many([view], only_if_missing=True)  # never over a newer route the worker cached
     return Response(view.model_dump_json(), media_type="application/json", headers={"X-Route-Source": "database"})
 
 
