@@ -9,6 +9,7 @@ admitted in the last flush interval (50 ms by default).
 
 Customer tokens and staff tokens have their own limits. If Redis is unavailable each worker keeps
 limiting on its own counts: the route keeps being served, and Redis being down is already alarmed.
+The limiter logs when it loses Redis and when it reaches it again, not on every failed flush.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class RateLimiter:
         self._in_flight: dict[Window, int] = {}  # sent to Redis, reply not yet back
         self._known: dict[Window, int] = {}  # the global count Redis reported at the last flush
         self._flusher: asyncio.Task[None] | None = None
+        self._unreachable = False  # Redis failed at the last flush: logged once, not on every flush
 
     def limit_for(self, principal: Principal) -> int:
         customer_only = principal.customer_id is not None and principal.scopes <= {SCOPE_ROUTE_READ_SELF}
@@ -94,8 +96,16 @@ class RateLimiter:
             for window, count in pending.items():
                 self._known[window] = self._known.get(window, 0) + count
             self._in_flight = {}
-            log.warning("rate limiter cannot reach Redis", extra={"error": type(exc).__name__})
+            if not self._unreachable:
+                self._unreachable = True
+                log.warning(
+                    "rate limiter cannot reach Redis: limiting on this worker's counts until it answers",
+                    extra={"error": type(exc).__name__},
+                )
             return
+        if self._unreachable:
+            self._unreachable = False
+            log.info("rate limiter reaches Redis again")
         for window, total in zip(windows, replies[::2], strict=True):
             if window[1] >= current - 1:
                 self._known[window] = int(total)
