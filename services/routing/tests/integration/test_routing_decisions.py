@@ -185,3 +185,35 @@ async def _flow_is(api: httpx.AsyncClient, customer_id: str, flow: str) -> bool:
 
 def _reviewed() -> float:
     return REGISTRY.get_sample_value("tierflow_sweeper_reviewed_total", {"service": "routing"}) or 0.0
+
+
+async def test_an_advisor_deactivated_or_moved_away_hands_their_customers_on_at_the_next_sweep(
+    ns: Namespace, worker: object, api: httpx.AsyncClient
+) -> None:
+    await add_advisor(api, "ADV1", capacity=5)
+    await publish_customer(ns, "M1", "A")
+    await eventually(lambda: _advisor_is(api, "M1", "ADV1"), "M1 with ADV1")
+    await add_advisor(api, "ADV2", capacity=5)
+    assert (await add_advisor(api, "ADV2", capacity=6)).status_code == 200  # more room: nobody moves
+    assert (await add_advisor(api, "ADV1", capacity=5, active=False)).status_code == 200
+    await eventually(lambda: _advisor_is(api, "M1", "ADV2"), "M1 handed on to ADV2")
+    # ADV2 moves to another region: nobody eligible is left, so M1 waits on robo-advisor.
+    assert (await add_advisor(api, "ADV2", capacity=6, region="beijing")).status_code == 200
+    await eventually(lambda: _flow_is(api, "M1", "robo_advisor"), "M1 waiting on robo")
+    route = await route_of(api, "M1")
+    assert route["advisor_id"] is None
+    assert "advisor_capacity_exhausted" in [r["code"] for r in route["reasons"]]
+    explained = (await api.get("/v1/customers/M1/explain", headers=bearer("route:read"))).json()
+    assert explained["waitlisted_since"] is not None
+    advisors = (await api.get("/v1/advisors", headers=bearer("route:read"))).json()
+    assert [(a["advisor_id"], a["load"]) for a in advisors] == [("ADV1", 0), ("ADV2", 0)]
+    published = [d for d in await decisions(ns, min_count=3) if d.customer_id == "M1"]
+    assert [(d.payload.flow.value, d.payload.advisor_id) for d in published] == [
+        ("private_advisor", "ADV1"),
+        ("private_advisor", "ADV2"),
+        ("robo_advisor", None),
+    ]
+
+
+async def _advisor_is(api: httpx.AsyncClient, customer_id: str, advisor_id: str) -> bool:
+    return (await route_of(api, customer_id)).get("advisor_id") == advisor_id

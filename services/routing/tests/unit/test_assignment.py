@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tierflow_routing.domain.decision import Advisor, candidates, eligible, need_level
+from dataclasses import replace
+
+from tierflow_routing.domain.decision import Advisor, candidates, eligible, need_level, no_longer_suits
 from tierflow_routing.domain.facts import ProfileFacts
 
 
@@ -42,3 +44,13 @@ def test_the_least_loaded_advisor_with_room_comes_first() -> None:
         advisor("FAR", region="beijing", load=0),
     ]
     assert candidates(team, ProfileFacts(region="shenzhen")) == ["QUIET", "HALF", "BUSY"]
+
+
+def test_an_advisor_change_that_may_leave_customers_ineligible_is_recognised() -> None:
+    before = advisor("ADV1", capacity=5, licence=4, load=3)
+    assert not no_longer_suits(before, replace(before, capacity=2, load=3))  # capacity: nobody moves
+    assert not no_longer_suits(before, replace(before, licence_level=5))
+    assert no_longer_suits(before, replace(before, active=False))
+    assert no_longer_suits(before, replace(before, region="beijing"))
+    assert no_longer_suits(before, replace(before, licence_level=3))
+    assert not no_longer_suits(replace(before, active=False), replace(before, active=False))

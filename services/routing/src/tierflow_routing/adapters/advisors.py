@@ -25,6 +25,10 @@ class AdvisorRow:
     created_at: datetime
     updated_at: datetime
 
+    def advisor(self) -> Advisor:
+        """What routing needs to know of the advisor."""
+        return Advisor(self.advisor_id, self.region, self.capacity, self.licence_level, self.load, self.active)
+
 
 _COLUMNS = "advisor_id, branch, region, capacity, licence_level, languages, active, load, created_at, updated_at"
 

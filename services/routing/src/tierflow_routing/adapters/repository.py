@@ -160,6 +160,18 @@ async def mark_outdated_due(conn: AsyncConnection, *, policy_version: str, at: d
     return int(result.rowcount or 0)
 
 
+async def mark_advisor_customers_due(conn: AsyncConnection, *, advisor_id: str, at: datetime) -> int:
+    """Every customer routed to this advisor becomes due (the advisor may no longer suit them)."""
+    result = await conn.execute(
+        text(
+            "UPDATE customers c SET next_review_at = :at FROM routes r WHERE r.customer_id = c.customer_id"
+            " AND r.advisor_id = :a AND (c.next_review_at IS NULL OR c.next_review_at > :at)"
+        ),
+        {"at": at, "a": advisor_id},
+    )
+    return int(result.rowcount or 0)
+
+
 @dataclass(frozen=True)
 class RouteRow:
     customer_id: str

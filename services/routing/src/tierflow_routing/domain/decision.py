@@ -124,6 +124,16 @@ def eligible(advisor: Advisor, profile: ProfileFacts) -> bool:
     )
 
 
+def no_longer_suits(before: Advisor, after: Advisor) -> bool:
+    """Whether a change to an advisor may leave some of their current customers ineligible for them:
+    deactivated, moved to another region, or licensed for less."""
+    return (
+        (before.active and not after.active)
+        or after.region != before.region
+        or after.licence_level < before.licence_level
+    )
+
+
 def candidates(advisors: list[Advisor], profile: ProfileFacts) -> list[str]:
     """Eligible advisors with free capacity, least loaded (relative to capacity) first."""
     free = [a for a in advisors if eligible(a, profile) and a.load < a.capacity]

@@ -7,11 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Response
 
-from tierflow_routing.adapters import advisors
+from tierflow_routing.adapters import advisors, repository
 from tierflow_routing.adapters.advisors import AdvisorRow
 from tierflow_routing.api.deps import AdvisorReaderDep, AdvisorWriterDep, ClientsDep
 from tierflow_routing.api.routes.customers import errors
 from tierflow_routing.api.views import AdvisorRead, AdvisorWrite
+from tierflow_routing.domain.decision import no_longer_suits
 
 router = APIRouter(prefix="/v1/advisors", tags=["advisors"])
 
@@ -68,13 +69,18 @@ async def get_one(advisor_id: AdvisorPath, _: AdvisorReaderDep, clients: Clients
     summary="Create or update an advisor",
     description=(
         "Capacity can be lowered below the current load: nobody is moved, new assignments stop until load falls. "
-        "Raised capacity is used by the waitlist, oldest first. Scope: `advisor:write`."
+        "Raised capacity is used by the waitlist, oldest first. Deactivating the advisor, changing their region "
+        "or lowering their licence level routes their current customers again at the next sweep (to another "
+        "eligible advisor with room, or the waitlist); a staff override naming the advisor stays. "
+        "Scope: `advisor:write`."
     ),
 )
 async def put_one(
     advisor_id: AdvisorPath, body: AdvisorWrite, _: AdvisorWriterDep, clients: ClientsDep, response: Response
 ) -> AdvisorRead:
+    now = datetime.now(UTC)
     async with clients.engine.begin() as conn:
+        before = await advisors.get_advisor(conn, advisor_id)
         row, created = await advisors.upsert_advisor(
             conn,
             advisor_id=advisor_id,
@@ -84,7 +90,10 @@ async def put_one(
             licence_level=body.licence_level,
             languages=body.languages,
             active=body.active,
-            now=datetime.now(UTC),
+            now=now,
         )
+        if before is not None and no_longer_suits(before, row.advisor()):
+            # Their customers are routed again at the next sweep: to another advisor or the waitlist.
+            await repository.mark_advisor_customers_due(conn, advisor_id=advisor_id, at=now)
     response.status_code = 201 if created else 200
     return view(row)
