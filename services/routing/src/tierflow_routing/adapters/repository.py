@@ -150,24 +150,22 @@ async def mark_due(conn: AsyncConnection, *, customer_ids: Sequence[str], at: da
 
 async def mark_outdated_due(conn: AsyncConnection, *, policy_version: str, at: datetime) -> int:
     """Every routed customer decided under another policy version becomes due (a policy change)."""
-    result = await conn.execute(
-        text(
-            "UPDATE customers c SET next_review_at = :at FROM routes r WHERE r.customer_id = c.customer_id"
-            " AND r.policy_version <> :p AND (c.next_review_at IS NULL OR c.next_review_at > :at)"
-        ),
-        {"at": at, "p": policy_version},
-    )
-    return int(result.rowcount or 0)
+    return await _mark_routed_due(conn, "r.policy_version <> :match", policy_version, at)
 
 
 async def mark_advisor_customers_due(conn: AsyncConnection, *, advisor_id: str, at: datetime) -> int:
     """Every customer routed to this advisor becomes due (the advisor may no longer suit them)."""
+    return await _mark_routed_due(conn, "r.advisor_id = :match", advisor_id, at)
+
+
+async def _mark_routed_due(conn: AsyncConnection, route_condition: str, match: str, at: datetime) -> int:
+    """Customers whose route meets `route_condition` become due at `at`, unless due earlier already."""
     result = await conn.execute(
         text(
             "UPDATE customers c SET next_review_at = :at FROM routes r WHERE r.customer_id = c.customer_id"
-            " AND r.advisor_id = :a AND (c.next_review_at IS NULL OR c.next_review_at > :at)"
+            f" AND {route_condition} AND (c.next_review_at IS NULL OR c.next_review_at > :at)"
         ),
-        {"at": at, "a": advisor_id},
+        {"at": at, "match": match},
     )
     return int(result.rowcount or 0)
 
