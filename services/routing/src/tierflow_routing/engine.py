@@ -49,6 +49,7 @@ class RouteEngine:
         )
         state.route = settled.route
         state.evaluated_at = at
+        state.evaluated_policy = policy.version
         if held is not None and settled.route.advisor_id != held:
             await advisors.release(conn, held)
         if not settled.new:

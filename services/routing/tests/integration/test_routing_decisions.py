@@ -9,7 +9,10 @@ import httpx
 import pytest
 from prometheus_client import REGISTRY
 
+from tierflow_common.db.engine import create_engine
 from tierflow_common.events import RoutingDecided, decode_event, topics
+from tierflow_routing.adapters import repository
+from tierflow_routing.settings import RoutingSettings
 from tierflow_testing.kafka import read_topic, wait_until
 from tierflow_testing.plugin import Namespace
 
@@ -217,3 +220,32 @@ async def test_an_advisor_deactivated_or_moved_away_hands_their_customers_on_at_
 
 async def _advisor_is(api: httpx.AsyncClient, customer_id: str, advisor_id: str) -> bool:
     return (await route_of(api, customer_id)).get("advisor_id") == advisor_id
+
+
+async def test_customers_a_new_policy_leaves_in_place_are_not_due_again_at_the_next_start(
+    ns: Namespace, worker: RoutingSettings, api: httpx.AsyncClient
+) -> None:
+    await publish_customer(ns, "N1", "B")
+    await eventually(lambda: _flow_is(api, "N1", "robo_advisor"), "N1 on robo")
+    everyone_robo = (
+        "version: all-robo-1\ndescription: test\nrules:\n  - name: default\n    then: {flow: robo_advisor}\n"
+    )
+    uploaded = await api.post("/v1/policies", json={"yaml": everyone_robo}, headers=bearer("policy:write"))
+    assert uploaded.status_code == 201, uploaded.text
+    engine = create_engine(worker.infra.database_url.get_secret_value(), schema=worker.db_schema, application_name="t")
+    try:
+
+        async def evaluated() -> bool:
+            async with engine.connect() as conn:
+                state = await repository.get_state(conn, customer_id="N1")
+            return state is not None and state.evaluated_policy == "all-robo-1"
+
+        await eventually(evaluated, "N1 evaluated under all-robo-1")
+        route = await route_of(api, "N1")
+        assert (route["flow"], route["version"]) == ("robo_advisor", 1)  # no new decision ...
+        assert route["policy_version"] != "all-robo-1"  # ... so the route keeps the deciding version
+        async with engine.begin() as conn:  # what every worker and API start does with the active policy
+            due = await repository.mark_outdated_due(conn, policy_version="all-robo-1", at=datetime.now(UTC))
+        assert due == 0
+    finally:
+        await engine.dispose()

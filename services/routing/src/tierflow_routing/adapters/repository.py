@@ -30,12 +30,14 @@ def decode_state(raw: bytes) -> CustomerState:
 
 _LOAD = "SELECT state FROM customers WHERE customer_id = ANY($1::text[]) ORDER BY customer_id FOR UPDATE"
 _UPSERT_CUSTOMERS = """
-    INSERT INTO customers (customer_id, profile_version, score_version, next_review_at, updated_at, state)
-    SELECT u.c, u.p, u.s, u.n, $5::timestamptz, u.b
-    FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::timestamptz[], $6::bytea[]) AS u(c, p, s, n, b)
+    INSERT INTO customers (customer_id, profile_version, score_version, next_review_at, updated_at, state,
+        evaluated_policy)
+    SELECT u.c, u.p, u.s, u.n, $5::timestamptz, u.b, u.e
+    FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::timestamptz[], $6::bytea[], $7::text[])
+        AS u(c, p, s, n, b, e)
     ON CONFLICT (customer_id) DO UPDATE SET profile_version = excluded.profile_version,
         score_version = excluded.score_version, next_review_at = excluded.next_review_at,
-        updated_at = excluded.updated_at, state = excluded.state
+        updated_at = excluded.updated_at, state = excluded.state, evaluated_policy = excluded.evaluated_policy
 """
 _ROUTE_COLUMNS = (
     "customer_id, version, decision_id, flow, advisor_id, priority, active, rule, tier, churn_band, reasons,"
@@ -92,6 +94,7 @@ async def save_states(conn: AsyncConnection, *, states: Sequence[CustomerState],
         [next_review(s) for s in states],
         now,
         [encode_state(s) for s in states],
+        [s.evaluated_policy for s in states],
     )
 
 
@@ -149,8 +152,12 @@ async def mark_due(conn: AsyncConnection, *, customer_ids: Sequence[str], at: da
 
 
 async def mark_outdated_due(conn: AsyncConnection, *, policy_version: str, at: datetime) -> int:
-    """Every routed customer decided under another policy version becomes due (a policy change)."""
-    return await _mark_routed_due(conn, "r.policy_version <> :match", policy_version, at)
+    """Every routed customer last evaluated under another policy version becomes due (a policy change).
+
+    The evaluation counts, not the decision: a customer the new policy leaves where they were keeps
+    the old `policy_version` on their route, and is not due again at the next start.
+    """
+    return await _mark_routed_due(conn, "c.evaluated_policy IS DISTINCT FROM :match", policy_version, at)
 
 
 async def mark_advisor_customers_due(conn: AsyncConnection, *, advisor_id: str, at: datetime) -> int:

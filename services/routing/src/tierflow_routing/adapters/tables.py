@@ -31,6 +31,7 @@ customers = Table(
     Column("next_review_at", DateTime(timezone=True)),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("state", LargeBinary, nullable=False, comment="CustomerState as MessagePack (domain/facts.py)."),
+    Column("evaluated_policy", Text, comment="The policy version the customer was last routed under."),
 )
 Index("customers_next_review_at", customers.c.next_review_at, postgresql_where=customers.c.next_review_at.isnot(None))
 

@@ -88,3 +88,4 @@ class CustomerState(msgspec.Struct, array_like=True):
     override: Override | None = None
     waitlisted_since: datetime | None = None
     evaluated_at: datetime | None = None
+    evaluated_policy: str | None = None  # the policy version of that evaluation, even when nothing changed
