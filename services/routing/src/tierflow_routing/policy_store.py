@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.clock import Clock
+from tierflow_common.db.locks import hold_until_commit
 from tierflow_routing.adapters import policies, repository
 from tierflow_routing.domain.policy import RoutingPolicy, load_routing_policy
 
@@ -28,6 +29,7 @@ class ActivePolicy:
     async def ensure(self) -> None:
         """Install the shipped default when nothing is active yet, then load the active version."""
         async with self._engine.begin() as conn:
+            await hold_until_commit(conn, policies.LOCK)  # replicas starting at once install it once
             if await policies.active_policy(conn) is None:
                 default = load_routing_policy(self._default_file)
                 await policies.store_policy(conn, default, by="tierflow", now=self._clock.now(), activate=True)

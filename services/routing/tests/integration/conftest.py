@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from tierflow_common.db.engine import create_engine
 from tierflow_common.events import topics
+from tierflow_routing.adapters import repository
 from tierflow_routing.api.app import create_app
 from tierflow_routing.api.security import mint_token
 from tierflow_routing.bootstrap import MIGRATIONS_DIR, build
+from tierflow_routing.domain.facts import CustomerState
 from tierflow_routing.settings import RoutingSettings
 from tierflow_testing import builders as b
 from tierflow_testing.http import serving
-from tierflow_testing.kafka import produce
+from tierflow_testing.kafka import produce, wait_until
 from tierflow_testing.plugin import Namespace, migrate, running
 
 SECRET = "integration-test-secret-0123456789-abcdefgh"
@@ -54,6 +57,37 @@ async def worker(settings: RoutingSettings) -> AsyncIterator[RoutingSettings]:
 async def api(settings: RoutingSettings) -> AsyncIterator[httpx.AsyncClient]:
     async with serving(create_app(settings)) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
         yield client
+
+
+StateReader = Callable[[str], Awaitable[CustomerState | None]]
+
+
+@pytest.fixture
+async def customer_state(settings: RoutingSettings) -> AsyncIterator[StateReader]:
+    """Reads a customer's stored routing state: what the worker has applied so far."""
+    engine = create_engine(
+        settings.infra.database_url.get_secret_value(), schema=settings.db_schema, application_name="t"
+    )
+
+    async def read(customer_id: str) -> CustomerState | None:
+        async with engine.connect() as conn:
+            return await repository.get_state(conn, customer_id=customer_id)
+
+    try:
+        yield read
+    finally:
+        await engine.dispose()
+
+
+async def applied(read: StateReader, customer_id: str, version: int = 1) -> None:
+    """Wait until the worker has applied the profile and the score of `version`: they arrive on two
+    topics in either order, so a customer's first route may be decided before both are in."""
+
+    async def both() -> bool:
+        state = await read(customer_id)
+        return state is not None and (state.profile.profile_version, state.score.score_version) == (version, version)
+
+    await wait_until(both, timeout_s=30, what=f"{customer_id}'s profile and score applied")
 
 
 async def add_advisor(client: httpx.AsyncClient, advisor_id: str, **fields: Any) -> httpx.Response:

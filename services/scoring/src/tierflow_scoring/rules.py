@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.clock import Clock
+from tierflow_common.db.locks import hold_until_commit
 from tierflow_scoring.adapters import registry, repository
 from tierflow_scoring.domain.churn import REFERENCE_MODEL, ChurnModel
 from tierflow_scoring.domain.policy import TierPolicy, load_policy
@@ -31,6 +32,7 @@ class ActiveRules:
     async def ensure(self) -> None:
         """Install the shipped defaults where nothing is active yet, then load what is active."""
         async with self._engine.begin() as conn:
+            await hold_until_commit(conn, registry.LOCK)  # replicas starting at once install them once
             now = self._now()
             if await registry.active_policy(conn) is None:
                 await registry.store_policy(conn, load_policy(self._default_policy), now=now, activate=True)

@@ -8,7 +8,10 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tierflow_common.db.locks import hold_until_commit
 from tierflow_routing.domain.policy import RoutingPolicy, routing_policy_from_document
+
+LOCK = "routing_policies"  # held by every transaction that stores or activates a version
 
 
 class PolicyConflict(ValueError):
@@ -25,6 +28,7 @@ async def store_policy(conn: AsyncConnection, policy: RoutingPolicy, *, by: str,
 
     True when the active policy changed.
     """
+    await hold_until_commit(conn, LOCK)
     document = policy.model_dump(mode="json")
     row = (
         await conn.execute(

@@ -8,9 +8,12 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tierflow_common.db.locks import hold_until_commit
 from tierflow_scoring.domain.churn import ChurnModel
 from tierflow_scoring.domain.fitting import FitResult
 from tierflow_scoring.domain.policy import TierPolicy
+
+LOCK = "scoring_registry"  # held by every transaction that stores or activates a policy or a model
 
 
 class RegistryError(ValueError):
@@ -33,6 +36,7 @@ async def store_policy(conn: AsyncConnection, policy: TierPolicy, *, now: dateti
     The scoring service notices the new active version and re-scores everyone under it.
     Returns True when the active policy changed.
     """
+    await hold_until_commit(conn, LOCK)
     document = policy.model_dump(mode="json")
     row = (
         await conn.execute(text("SELECT document, active FROM policies WHERE version = :v"), {"v": policy.version})
@@ -67,6 +71,7 @@ async def store_model(
     source: str,
 ) -> bool:
     """Record a model version; optionally activate it. True when the active model changed."""
+    await hold_until_commit(conn, LOCK)
     row = (await conn.execute(text("SELECT active FROM churn_models WHERE version = :v"), {"v": model.version})).first()
     if row is None:
         await conn.execute(
