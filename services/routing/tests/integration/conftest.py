@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.db.engine import create_engine
 from tierflow_common.events import topics
@@ -59,32 +60,29 @@ async def api(settings: RoutingSettings) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-StateReader = Callable[[str], Awaitable[CustomerState | None]]
-
-
 @pytest.fixture
-async def customer_state(settings: RoutingSettings) -> AsyncIterator[StateReader]:
-    """Reads a customer's stored routing state: what the worker has applied so far."""
+async def database(settings: RoutingSettings) -> AsyncIterator[AsyncEngine]:
+    """The routing schema, for reading what the worker has stored."""
     engine = create_engine(
-        settings.infra.database_url.get_secret_value(), schema=settings.db_schema, application_name="t"
+        settings.infra.database_url.get_secret_value(), schema=settings.db_schema, application_name="test"
     )
-
-    async def read(customer_id: str) -> CustomerState | None:
-        async with engine.connect() as conn:
-            return await repository.get_state(conn, customer_id=customer_id)
-
     try:
-        yield read
+        yield engine
     finally:
         await engine.dispose()
 
 
-async def applied(read: StateReader, customer_id: str, version: int = 1) -> None:
+async def state_of(database: AsyncEngine, customer_id: str) -> CustomerState | None:
+    async with database.connect() as conn:
+        return await repository.get_state(conn, customer_id=customer_id)
+
+
+async def applied(database: AsyncEngine, customer_id: str, version: int = 1) -> None:
     """Wait until the worker has applied the profile and the score of `version`: they arrive on two
     topics in either order, so a customer's first route may be decided before both are in."""
 
     async def both() -> bool:
-        state = await read(customer_id)
+        state = await state_of(database, customer_id)
         return state is not None and (state.profile.profile_version, state.score.score_version) == (version, version)
 
     await wait_until(both, timeout_s=30, what=f"{customer_id}'s profile and score applied")

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from tierflow_common.cache import create_redis
-from tierflow_common.infra.embedded import LOOPBACK, free_port, redis_server_binary, stop_pid, wait_for_port
+from tierflow_common.infra.embedded import LOOPBACK, EmbeddedStack, free_port
 from tierflow_routing.api.ratelimit import RateLimited, RateLimiter
 from tierflow_routing.api.security import Principal
 
@@ -22,17 +21,6 @@ APP = Principal("customer-app", frozenset({"route:read:self"}), "C1")
 STAFF = Principal("staff", frozenset({"route:read"}), None)
 
 
-def start_redis(port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(
-        [str(redis_server_binary()), "--bind", LOOPBACK, "--port", str(port), "--save", "", "--dir", str(workdir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    wait_for_port(LOOPBACK, port, timeout_s=20, process=process)
-    return process
-
-
 async def test_without_redis_it_limits_on_its_own_counts_and_logs_the_outage_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -40,7 +28,7 @@ async def test_without_redis_it_limits_on_its_own_counts_and_logs_the_outage_onc
     redis = create_redis(f"redis://{LOOPBACK}:{port}/0")  # the client the API builds
     limiter = RateLimiter(redis, namespace="t:", customer_rps=3, staff_rps=100, flush_interval_s=3600)
     caplog.set_level(logging.INFO, logger="tierflow_routing.api.ratelimit")
-    process = None
+    stack = EmbeddedStack(workdir=tmp_path)
     try:
         if time.time() % 1 > 0.8:  # the four requests below must fall in one one-second window
             await asyncio.sleep(0.25)
@@ -54,7 +42,7 @@ async def test_without_redis_it_limits_on_its_own_counts_and_logs_the_outage_onc
         lost = [r for r in caplog.records if "cannot reach Redis" in r.getMessage()]
         assert len(lost) == 1 and lost[0].levelno == logging.WARNING
 
-        process = start_redis(port, tmp_path)
+        stack.start_redis(port)
         await limiter.check(STAFF)
         await limiter.flush()
         back = [r for r in caplog.records if "reaches Redis again" in r.getMessage()]
@@ -63,5 +51,4 @@ async def test_without_redis_it_limits_on_its_own_counts_and_logs_the_outage_onc
     finally:
         await limiter.close()
         await redis.aclose()
-        if process is not None:
-            stop_pid(process.pid)
+        stack.stop()

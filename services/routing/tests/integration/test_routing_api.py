@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from pydantic import SecretStr
-from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tierflow_common.cache import create_redis
 from tierflow_common.infra.embedded import free_port
 from tierflow_routing.adapters.route_cache import RouteCache, cache_key
 from tierflow_routing.api.app import create_app
@@ -18,7 +19,7 @@ from tierflow_testing.http import serving
 from tierflow_testing.kafka import wait_until
 from tierflow_testing.plugin import Namespace
 
-from .conftest import StateReader, add_advisor, applied, bearer, publish_customer
+from .conftest import add_advisor, applied, bearer, publish_customer
 
 pytestmark = pytest.mark.integration
 
@@ -172,11 +173,11 @@ async def test_the_api_keeps_answering_from_postgres_when_redis_is_down(
 
 
 async def test_a_miss_is_filled_from_postgres_but_never_over_a_route_cached_meanwhile(
-    ns: Namespace, worker: object, api: httpx.AsyncClient, settings: RoutingSettings, customer_state: StateReader
+    ns: Namespace, worker: object, api: httpx.AsyncClient, settings: RoutingSettings, database: AsyncEngine
 ) -> None:
     await routed(ns, api, {"M1": "B"})
-    await applied(customer_state, "M1")
-    redis = Redis.from_url(settings.infra.redis_url.get_secret_value())
+    await applied(database, "M1")
+    redis = create_redis(settings.infra.redis_url.get_secret_value())
     cache = RouteCache(redis, ttl_s=60, namespace=settings.cache_namespace)
     read: list[httpx.Response] = []
 

@@ -8,15 +8,14 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from prometheus_client import REGISTRY
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tierflow_common.db.engine import create_engine
 from tierflow_common.events import RoutingDecided, decode_event, topics
 from tierflow_routing.adapters import repository
-from tierflow_routing.settings import RoutingSettings
 from tierflow_testing.kafka import read_topic, wait_until
 from tierflow_testing.plugin import Namespace
 
-from .conftest import StateReader, add_advisor, applied, bearer, publish_customer
+from .conftest import add_advisor, applied, bearer, publish_customer, state_of
 
 pytestmark = pytest.mark.integration
 
@@ -224,10 +223,10 @@ async def _advisor_is(api: httpx.AsyncClient, customer_id: str, advisor_id: str)
 
 
 async def test_customers_a_new_policy_leaves_in_place_are_not_due_again_at_the_next_start(
-    ns: Namespace, worker: RoutingSettings, api: httpx.AsyncClient, customer_state: StateReader
+    ns: Namespace, worker: object, api: httpx.AsyncClient, database: AsyncEngine
 ) -> None:
     await publish_customer(ns, "N1", "B")
-    await applied(customer_state, "N1")
+    await applied(database, "N1")
     before = await route_of(api, "N1")
     assert (before["flow"], before["priority"]) == ("robo_advisor", "normal")  # what all-robo-1 decides too
     everyone_robo = (
@@ -237,17 +236,13 @@ async def test_customers_a_new_policy_leaves_in_place_are_not_due_again_at_the_n
     assert uploaded.status_code == 201, uploaded.text
 
     async def evaluated_under_the_new_policy() -> bool:
-        state = await customer_state("N1")
+        state = await state_of(database, "N1")
         return state is not None and state.evaluated_policy == "all-robo-1"
 
     await eventually(evaluated_under_the_new_policy, "N1 evaluated under all-robo-1")
     after = await route_of(api, "N1")
     assert after["version"] == before["version"]  # no new decision ...
     assert after["policy_version"] == before["policy_version"] != "all-robo-1"  # ... nor a new deciding version
-    engine = create_engine(worker.infra.database_url.get_secret_value(), schema=worker.db_schema, application_name="t")
-    try:
-        async with engine.begin() as conn:  # what every worker and API start does with the active policy
-            due = await repository.mark_outdated_due(conn, policy_version="all-robo-1", at=datetime.now(UTC))
-    finally:
-        await engine.dispose()
+    async with database.begin() as conn:  # what every worker and API start does with the active policy
+        due = await repository.mark_outdated_due(conn, policy_version="all-robo-1", at=datetime.now(UTC))
     assert due == 0

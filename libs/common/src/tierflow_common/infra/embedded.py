@@ -126,8 +126,9 @@ class EmbeddedStack:
         log.info("embedded kafka started", extra={"bootstrap": self.kafka_bootstrap, "pid": process.pid})
         return self.kafka_bootstrap
 
-    def start_redis(self) -> str:
-        port = free_port()
+    def start_redis(self, port: int | None = None) -> str:
+        """Start redis-server on `port` (a free one when None); returns its URL."""
+        port = port or free_port()
         data = self.workdir / "redis"
         data.mkdir(parents=True, exist_ok=True)
         process = subprocess.Popen(
