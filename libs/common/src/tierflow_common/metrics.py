@@ -70,3 +70,4 @@ REVIEWS_DUE = Gauge(
 REVIEW_LAG = Gauge(
     "tierflow_review_lag_seconds", "Now minus the oldest next_review_at still waiting for the sweeper.", ["service"]
 )
+RATE_LIMITED = Counter("tierflow_api_rate_limited_total", "Requests refused with 429, by route template.", ["route"])

@@ -16,8 +16,9 @@ from tierflow_common.db.engine import create_engine, ping
 from tierflow_common.db.outbox import Outbox
 from tierflow_common.events.topics import DEAD_LETTER, Topics
 from tierflow_common.kafka.connection import client_options
-from tierflow_common.kafka.consumer import BatchHandler, ConsumerLoop, LoopSettings
+from tierflow_common.kafka.consumer import ConsumerLoop, LoopSettings
 from tierflow_common.kafka.dead_letter import DeadLetterer
+from tierflow_common.kafka.delivery import BatchProcessor
 from tierflow_common.kafka.producer import EventProducer
 from tierflow_common.ops import ReadinessCheck
 from tierflow_common.runtime import BackgroundTask, ServiceRuntime
@@ -82,7 +83,7 @@ def loop_settings(settings: ServiceSettings) -> LoopSettings:
     )
 
 
-def consumer_loop(parts: PipelineParts, *, subscribe: Sequence[str], handler: BatchHandler) -> ConsumerLoop:
+def consumer_loop(parts: PipelineParts, *, subscribe: Sequence[str], processor: BatchProcessor) -> ConsumerLoop:
     """The one consumer loop, subscribed to base topics `subscribe` under the configured prefix."""
     return ConsumerLoop(
         service=parts.name,
@@ -90,7 +91,7 @@ def consumer_loop(parts: PipelineParts, *, subscribe: Sequence[str], handler: Ba
         topic_names=parts.topics,
         group_id=parts.settings.consumer_group,
         client_options=parts.kafka_options,
-        handler=handler,
+        processor=processor,
         dead_letterer=parts.dead_letterer,
         clock=parts.clock,
         settings=loop_settings(parts.settings),

@@ -1,6 +1,6 @@
 """The one consumer loop on the real broker and PostgreSQL: commit after durable effects, DLQ, dedupe.
 
-The profile service is the handler here: it is the real consumer of the input topics.
+The profile service is the batch processor here: it is the real consumer of the input topics.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tierflow_common.db.engine import create_engine
 from tierflow_common.db.outbox import Outbox, OutgoingMessage
 from tierflow_common.events import decode_event, encode_event, topics
-from tierflow_common.kafka.consumer import Delivery
+from tierflow_common.kafka.delivery import Delivery
 from tierflow_common.kafka.producer import EventProducer
 from tierflow_common.wiring import consumer_loop, pipeline_parts, service_runtime
 from tierflow_profile.adapters import repository
@@ -56,12 +56,12 @@ async def trades_of(engine: AsyncEngine, customer_id: str) -> int | None:
 
 
 def runtime_with(settings: ProfileSettings, service_cls: type[ProfileService]):  # type: ignore[no-untyped-def]
-    """The profile runtime, with a different handler class (to inject failures)."""
+    """The profile runtime, with a different batch processor class (to inject failures)."""
     parts = pipeline_parts("profile", settings)
     service = service_cls(
         engine=parts.engine, producer=parts.producer, outbox=parts.outbox, topics=parts.topics, clock=parts.clock
     )
-    return service_runtime(parts, consumer_loop(parts, subscribe=topics.INPUT_TOPICS, handler=service))
+    return service_runtime(parts, consumer_loop(parts, subscribe=topics.INPUT_TOPICS, processor=service))
 
 
 async def test_a_malformed_message_is_dead_lettered_and_its_neighbours_processed(
@@ -133,10 +133,10 @@ POISON = uuid.UUID("00000000-0000-4000-8000-00000000dead")
 class PoisonedBy(ProfileService):
     """Fails (as a bug would) on one particular event, whatever batch it is in."""
 
-    async def handle(self, deliveries: Sequence[Delivery]) -> Collection[uuid.UUID]:
+    async def process(self, deliveries: Sequence[Delivery]) -> Collection[uuid.UUID]:
         if any(d.event.event_id == POISON for d in deliveries):
             raise ValueError("cannot process this event")
-        return await super().handle(deliveries)
+        return await super().process(deliveries)
 
 
 async def test_a_poison_event_is_isolated_retried_and_dead_lettered_alone(

@@ -59,7 +59,7 @@ def build(settings: NotificationSettings) -> ServiceRuntime:
         ),
         batch=settings.sweep_batch,
     )
-    loop = consumer_loop(parts, subscribe=[ROUTING, CUSTOMER, TRADE, LOGIN], handler=service)
+    loop = consumer_loop(parts, subscribe=[ROUTING, CUSTOMER, TRADE, LOGIN], processor=service)
     runtime = service_runtime(parts, loop, background=[sweeper_task(parts, runner.sweep_once)])
     runtime.routes.extend(task_routes(parts.engine, TokenVerifier.from_settings(settings)))
     if webhook is not None:

@@ -22,7 +22,7 @@ from tierflow_common.db.outbox import Outbox, OutboxTransaction
 from tierflow_common.events import CustomerUpdated, RoutingDecided, Topics
 from tierflow_common.events.envelope import LoginSucceeded, TradeExecuted
 from tierflow_common.events.outputs import MessageClass, NotificationStatus
-from tierflow_common.kafka.consumer import BatchOutcome, Delivery
+from tierflow_common.kafka.delivery import BatchOutcome, Delivery
 from tierflow_notification.adapters import repository
 from tierflow_notification.adapters.repository import Record, StoredStep
 from tierflow_notification.domain.governance import DueStep, choose_channel
@@ -63,7 +63,7 @@ class NotificationService:
         self._clock = clock
         self._playbooks = playbooks
 
-    async def handle(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
+    async def process(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
         now = self._clock.now()
         async with self._outbox.transaction() as tx:
             conn = tx.connection

@@ -38,6 +38,6 @@ def build(settings: ProfileSettings) -> ServiceRuntime:
         clock=parts.clock,
         sweep_batch=settings.sweep_batch,
     )
-    loop = consumer_loop(parts, subscribe=INPUT_TOPICS, handler=service)
+    loop = consumer_loop(parts, subscribe=INPUT_TOPICS, processor=service)
     backlog = partial(refresh_periodically, refresh=review_backlog_refresher("profile", parts.engine, "profiles"))
     return service_runtime(parts, loop, background=[sweeper_task(parts, service.sweep_once), backlog])

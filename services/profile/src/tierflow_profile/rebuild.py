@@ -83,7 +83,7 @@ async def rebuild(
         async for batch in reader.batches():
             for delivery in batch:
                 clock.observe(delivery.event.occurred_at)
-            outcome = await service.handle(batch)
+            outcome = await service.process(batch)
             duplicates += len(outcome.duplicates)
             applied += len(batch) - len(outcome.duplicates)
             customers.update(d.event.customer_id for d in batch)

@@ -18,7 +18,7 @@ from tierflow_common.db.outbox import Outbox, OutgoingMessage
 from tierflow_common.events import Topics
 from tierflow_common.events.ids import derived_id_str
 from tierflow_common.events.topics import PROFILE
-from tierflow_common.kafka.consumer import BatchOutcome, Delivery
+from tierflow_common.kafka.delivery import BatchOutcome, Delivery
 from tierflow_common.kafka.producer import EventProducer
 from tierflow_common.metrics import OUTBOX_PUBLISHED
 from tierflow_profile.adapters import repository
@@ -64,7 +64,7 @@ class ProfileService:
         self._sweep_batch = sweep_batch
         self._next_prune = 0.0
 
-    async def handle(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
+    async def process(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
         """Apply a batch: every new event once, one write and one message per customer touched."""
         now = self._clock.now()
         rejected: dict[UUID, str] = {}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tierflow_common.auth import TokenVerifier
 from tierflow_common.cache import create_redis
 from tierflow_common.clock import WallClock
 from tierflow_common.db.engine import create_engine
@@ -15,10 +16,9 @@ from tierflow_common.db.outbox import Outbox
 from tierflow_common.events.topics import PROFILE, ROUTING, SCORE, Topics
 from tierflow_common.gauges import refresh_periodically, review_backlog_refresher
 from tierflow_common.runtime import ServiceRuntime
+from tierflow_common.web.ratelimit import RateLimiter
 from tierflow_common.wiring import consumer_loop, pipeline_parts, service_runtime, sweeper_task
 from tierflow_routing.adapters.route_cache import RouteCache
-from tierflow_routing.api.ratelimit import RateLimiter
-from tierflow_routing.api.security import TokenVerifier
 from tierflow_routing.engine import RouteEngine
 from tierflow_routing.gauges import routing_gauges
 from tierflow_routing.policy_store import ActivePolicy
@@ -53,7 +53,7 @@ def build(settings: RoutingSettings) -> ServiceRuntime:
         policy=policy,
         sweep_batch=settings.sweep_batch,
     )
-    loop = consumer_loop(parts, subscribe=[PROFILE, SCORE], handler=service)
+    loop = consumer_loop(parts, subscribe=[PROFILE, SCORE], processor=service)
     gauges = partial(refresh_periodically, refresh=routing_gauges(parts.engine, parts.clock))
     backlog = partial(refresh_periodically, refresh=review_backlog_refresher("routing", parts.engine, "customers"))
     runtime = service_runtime(

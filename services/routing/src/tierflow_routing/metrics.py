@@ -12,4 +12,3 @@ ADVISOR_LOAD = Gauge("tierflow_routing_advisor_load", "Customers assigned per ad
 ADVISOR_CAPACITY = Gauge("tierflow_routing_advisor_capacity", "Capacity per active advisor.", ["advisor_id", "region"])
 WAITLIST = Gauge("tierflow_routing_waitlist", "Customers waiting for an advisor with free capacity.")
 OVERRIDES = Gauge("tierflow_routing_overrides_active", "Staff overrides in force.")
-RATE_LIMITED = Counter("tierflow_api_rate_limited_total", "Requests refused with 429, by route template.", ["route"])

@@ -17,7 +17,7 @@ from tierflow_common.clock import Clock
 from tierflow_common.db.outbox import Outbox
 from tierflow_common.events import ProfileUpdated, ScoreChanged, Topics
 from tierflow_common.events.topics import ROUTING
-from tierflow_common.kafka.consumer import BatchOutcome, Delivery
+from tierflow_common.kafka.delivery import BatchOutcome, Delivery
 from tierflow_routing.adapters import advisors, overrides, repository
 from tierflow_routing.adapters.route_cache import RouteCache
 from tierflow_routing.domain.facts import CustomerState, ProfileFacts, ScoreFacts
@@ -101,7 +101,7 @@ class RoutingService:
     async def start(self) -> None:
         await self._policy.ensure()
 
-    async def handle(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
+    async def process(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
         """Apply newer facts and scores in order; decide after each one that is news."""
         policy = self._policy.current()
         ids = {d.event.customer_id for d in deliveries}

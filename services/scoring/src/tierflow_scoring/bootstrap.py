@@ -29,7 +29,7 @@ def build(settings: ScoringSettings) -> ServiceRuntime:
     service = ScoringService(
         outbox=parts.outbox, topics=parts.topics, clock=parts.clock, rules=rules, sweep_batch=settings.sweep_batch
     )
-    loop = consumer_loop(parts, subscribe=[PROFILE], handler=service)
+    loop = consumer_loop(parts, subscribe=[PROFILE], processor=service)
     gauges = partial(refresh_periodically, refresh=metrics.gauge_refresher(parts.engine))
     runtime = service_runtime(parts, loop, background=[sweeper_task(parts, service.sweep_once), rules.run, gauges])
     runtime.startup.append(service.start)

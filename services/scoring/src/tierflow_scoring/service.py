@@ -12,7 +12,7 @@ from tierflow_common.events import ProfileUpdated, ScoreChanged, Topics, encode_
 from tierflow_common.events.ids import derived_id
 from tierflow_common.events.outputs import ChurnBand, PendingDemotion, ScoreChangedPayload, Tier
 from tierflow_common.events.topics import SCORE
-from tierflow_common.kafka.consumer import BatchOutcome, Delivery
+from tierflow_common.kafka.delivery import BatchOutcome, Delivery
 from tierflow_scoring import metrics
 from tierflow_scoring.adapters import repository
 from tierflow_scoring.domain.inputs import ScoringInputs
@@ -66,7 +66,7 @@ class ScoringService:
     async def start(self) -> None:
         await self._rules.ensure()
 
-    async def handle(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
+    async def process(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
         """Apply every new profile version in order (no coalescing: replays must decide as live did)."""
         policy, model = self._rules.current()
         async with self._outbox.transaction() as tx:

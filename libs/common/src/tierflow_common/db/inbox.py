@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 if TYPE_CHECKING:
     from tierflow_common.events.envelope import Event
-    from tierflow_common.kafka.consumer import Delivery
+    from tierflow_common.kafka.delivery import Delivery
 
 E = TypeVar("E")
 

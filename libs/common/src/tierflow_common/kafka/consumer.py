@@ -8,9 +8,9 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -20,57 +20,16 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from tierflow_common import metrics
 from tierflow_common.clock import Clock
 from tierflow_common.events.codec import decode_event
-from tierflow_common.events.envelope import Event
 from tierflow_common.events.topics import Topics
 from tierflow_common.exceptions import ContractViolation
 from tierflow_common.kafka.dead_letter import DeadLetterer
+from tierflow_common.kafka.delivery import BatchProcessor, Delivery
 from tierflow_common.kafka.outcomes import ErrorPolicy, Outcome, default_error_policy
 
 log = logging.getLogger(__name__)
 
 LATENCY_SAMPLES = 64
 """Latency is observed on an even sample of each batch: enough for the histograms, cheap at 20k/s."""
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A decoded event and where it came from."""
-
-    event: Event
-    topic: str
-    partition: int
-    offset: int
-    timestamp_ms: int
-    key: bytes | None = field(default=None, repr=False)
-    value: bytes | None = field(default=None, repr=False)
-    headers: tuple[tuple[str, bytes], ...] = field(default=(), repr=False)
-
-
-@dataclass(frozen=True, slots=True)
-class BatchOutcome:
-    """What a handler reports about a batch it committed.
-
-    `duplicates`: events recognised as already applied. `rejected`: events the service's own rules
-    refuse (not applied, not recorded), with the reason; the loop dead-letters them.
-    """
-
-    duplicates: Collection[UUID] = frozenset()
-    rejected: Mapping[UUID, str] = field(default_factory=dict)
-
-
-class BatchHandler(Protocol):
-    """What a service plugs into the loop."""
-
-    async def handle(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
-        """Apply the batch's effects durably (one transaction) and publish outputs.
-
-        Raising leaves nothing committed; the loop retries or isolates per its error policy.
-        """
-        ...
-
-    async def on_assigned(self) -> None:
-        """Prepare after a start or rebalance (e.g. publish outbox leftovers)."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +49,7 @@ class _Abandon(Exception):
 
 
 class ConsumerLoop:
-    """Consumes topics in a group and drives a BatchHandler with at-least-once, effectively-once semantics."""
+    """Consumes topics in a group and drives a BatchProcessor with at-least-once, effectively-once semantics."""
 
     def __init__(
         self,
@@ -100,7 +59,7 @@ class ConsumerLoop:
         topic_names: Topics,
         group_id: str,
         client_options: dict[str, Any],
-        handler: BatchHandler,
+        processor: BatchProcessor,
         dead_letterer: DeadLetterer,
         clock: Clock,
         settings: LoopSettings = LoopSettings(),
@@ -111,7 +70,7 @@ class ConsumerLoop:
         self._names = topic_names
         self._group_id = group_id
         self._client_options = client_options
-        self._handler = handler
+        self._processor = processor
         self._dead_letterer = dead_letterer
         self._clock = clock
         self._settings = settings
@@ -178,7 +137,7 @@ class ConsumerLoop:
     ) -> None:
         started = time.perf_counter()
         if self._needs_assignment_hook:
-            await self._with_retries(self._handler.on_assigned, what="on_assigned")
+            await self._with_retries(self._processor.on_assigned, what="on_assigned")
             self._needs_assignment_hook = False
         deliveries: list[Delivery] = []
         consumed: Counter[str] = Counter()
@@ -221,7 +180,7 @@ class ConsumerLoop:
         attempt = 0
         while True:
             try:
-                handled = await self._handler.handle(deliveries)
+                handled = await self._processor.process(deliveries)
                 return set(handled.duplicates), await self._dead_letter_rejected(deliveries, handled.rejected)
             except _Abandon:
                 raise
@@ -276,7 +235,7 @@ class ConsumerLoop:
             raise _Abandon()
 
     async def _dead_letter_rejected(self, deliveries: Sequence[Delivery], rejected: Mapping[UUID, str]) -> set[UUID]:
-        """Dead-letter the events the handler refused (kind `rejected`); return their ids."""
+        """Dead-letter the events the processor refused (kind `rejected`); return their ids."""
         if not rejected:
             return set()
         sent: set[UUID] = set()

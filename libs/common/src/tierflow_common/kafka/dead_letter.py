@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from tierflow_common.kafka.delivery import Delivery
 from tierflow_common.kafka.producer import EventProducer
-
-if TYPE_CHECKING:
-    from tierflow_common.kafka.consumer import Delivery
 
 MAX_HEADER_CHARS = 900
 

@@ -20,7 +20,7 @@ from aiokafka.partitioner import murmur2
 from tierflow_common.events.codec import decode_event
 from tierflow_common.events.topics import Topics
 from tierflow_common.exceptions import ContractViolation
-from tierflow_common.kafka.consumer import Delivery
+from tierflow_common.kafka.delivery import Delivery
 
 log = logging.getLogger(__name__)
 

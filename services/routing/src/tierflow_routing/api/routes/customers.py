@@ -11,8 +11,9 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response
 
 from tierflow_common.events.outputs import ChurnBand, Flow, Reason, Tier
 from tierflow_common.events.types import CustomerId
+from tierflow_common.web.security import PrincipalDep
 from tierflow_routing.adapters import advisors, overrides, repository
-from tierflow_routing.api.deps import ClientsDep, OverriderDep, PrincipalDep, StaffReaderDep
+from tierflow_routing.api.deps import ClientsDep, OverriderDep, StaffReaderDep
 from tierflow_routing.api.security import authorize_route_read
 from tierflow_routing.api.views import (
     CustomerRead,

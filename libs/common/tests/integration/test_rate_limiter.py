@@ -12,7 +12,7 @@ import pytest
 
 from tierflow_common.cache import create_redis
 from tierflow_common.infra.embedded import LOOPBACK, EmbeddedStack, free_port
-from tierflow_routing.api.ratelimit import RateLimited, RateLimiter
+from tierflow_common.web.ratelimit import RateLimited, RateLimiter
 from tierflow_routing.api.security import Principal
 
 pytestmark = pytest.mark.integration
@@ -27,7 +27,7 @@ async def test_without_redis_it_limits_on_its_own_counts_and_logs_the_outage_onc
     port = free_port()  # nothing listens here yet
     redis = create_redis(f"redis://{LOOPBACK}:{port}/0")  # the client the API builds
     limiter = RateLimiter(redis, namespace="t:", customer_rps=3, staff_rps=100, flush_interval_s=3600)
-    caplog.set_level(logging.INFO, logger="tierflow_routing.api.ratelimit")
+    caplog.set_level(logging.INFO, logger="tierflow_common.web.ratelimit")
     stack = EmbeddedStack(workdir=tmp_path)
     try:
         if time.time() % 1 > 0.8:  # the four requests below must fall in one one-second window

@@ -23,7 +23,7 @@ from collections import defaultdict
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from tierflow_routing.api.security import SCOPE_ROUTE_READ_SELF, Principal
+from tierflow_common.auth import Principal
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,8 @@ class RateLimiter:
         self._unreachable = False  # Redis failed at the last flush: logged once, not on every flush
 
     def limit_for(self, principal: Principal) -> int:
-        customer_only = principal.customer_id is not None and principal.scopes <= {SCOPE_ROUTE_READ_SELF}
+        """A customer's own token (only `...:self` scopes) gets the customer limit; staff and services the other."""
+        customer_only = principal.customer_id is not None and all(s.endswith(":self") for s in principal.scopes)
         return self._customer_rps if customer_only else self._staff_rps
 
     async def check(self, principal: Principal) -> None:
