@@ -52,10 +52,13 @@ test-external: install
 		echo "== skipping the external pass: no PostgreSQL/Redis on 127.0.0.1 (the embedded pass ran)"; \
 	fi
 
-lint: install
+lint: install typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy libs/common/src
+
+# mypy --strict (pyproject.toml) on every package's source.
+typecheck: install
+	$(BIN)/mypy $(addsuffix /src,$(PACKAGES))
 
 # helm, the docker compose plugin, promtool and prometheus for the deployment checks (deploy/scripts).
 tools: install
