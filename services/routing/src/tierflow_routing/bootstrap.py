@@ -6,22 +6,21 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from tierflow_common.auth import TokenVerifier
 from tierflow_common.cache import create_redis
-from tierflow_common.clock import WallClock
+from tierflow_common.clock import Clock, WallClock
 from tierflow_common.db.engine import create_engine
 from tierflow_common.db.outbox import Outbox
 from tierflow_common.events.topics import PROFILE, ROUTING, SCORE, Topics
 from tierflow_common.gauges import refresh_periodically, review_backlog_refresher
 from tierflow_common.runtime import ServiceRuntime
 from tierflow_common.web.ratelimit import RateLimiter
+from tierflow_common.web.security import Gate
 from tierflow_common.wiring import consumer_loop, pipeline_parts, service_runtime, sweeper_task
 from tierflow_routing.adapters.route_cache import RouteCache
-from tierflow_routing.engine import RouteEngine
+from tierflow_routing.application.active_policy import ActivePolicy
+from tierflow_routing.application.context import RoutingContext
 from tierflow_routing.gauges import routing_gauges
-from tierflow_routing.policy_store import ActivePolicy
 from tierflow_routing.service import RoutingService
 from tierflow_routing.settings import RoutingSettings
 
@@ -44,15 +43,16 @@ def build(settings: RoutingSettings) -> ServiceRuntime:
         default_file=settings.default_policy_file,
         refresh_s=settings.policy_refresh_s,
     )
-    service = RoutingService(
+    ctx = RoutingContext(
         engine=parts.engine,
         outbox=parts.outbox,
         cache=cache,
-        topics=parts.topics,
-        clock=parts.clock,
         policy=policy,
-        sweep_batch=settings.sweep_batch,
+        clock=parts.clock,
+        decisions_topic=parts.topics.name(ROUTING),
+        override_max_days=settings.override_max_days,
     )
+    service = RoutingService(ctx, sweep_batch=settings.sweep_batch)
     loop = consumer_loop(parts, subscribe=[PROFILE, SCORE], processor=service)
     gauges = partial(refresh_periodically, refresh=routing_gauges(parts.engine, parts.clock))
     backlog = partial(refresh_periodically, refresh=review_backlog_refresher("routing", parts.engine, "customers"))
@@ -66,27 +66,23 @@ def build(settings: RoutingSettings) -> ServiceRuntime:
     return runtime
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ApiDependencies:
-    """What the API's request handlers need; built at startup, closed at shutdown."""
+    """What the API serves with: the use cases' context and the gate (token verifier, rate limiter)."""
 
-    settings: RoutingSettings
-    engine: AsyncEngine
-    cache: RouteCache
-    verifier: TokenVerifier
+    routing: RoutingContext
+    gate: Gate
     limiter: RateLimiter
-    policy: ActivePolicy
-    outbox: Outbox
-    routes: RouteEngine
 
     async def close(self) -> None:
+        """Stop the rate limiter's flushes, close Redis and the database pool."""
         await self.limiter.close()
-        await self.cache.close()
-        await self.engine.dispose()
+        await self.routing.cache.close()
+        await self.routing.engine.dispose()
 
 
-def build_api_dependencies(settings: RoutingSettings) -> ApiDependencies:
-    """Engine, cache, token verifier, rate limiter, policy and the route engine for overrides.
+def build_api_dependencies(settings: RoutingSettings, *, clock: Clock | None = None) -> ApiDependencies:
+    """Engine, cache, policy, outbox and clock for the use cases; token verifier and rate limiter for the gate.
 
     The API stages the decisions it makes (overrides) in the outbox; the worker publishes them.
     """
@@ -98,20 +94,20 @@ def build_api_dependencies(settings: RoutingSettings) -> ApiDependencies:
         pool_size=settings.db_pool_size,
     )
     cache = build_cache(settings)
-    topics = Topics(settings.infra.topic_prefix)
-    clock = WallClock()
-    return ApiDependencies(
-        settings=settings,
-        engine=engine,
-        cache=cache,
-        verifier=TokenVerifier.from_settings(settings),
-        limiter=RateLimiter(
-            cache.redis,
-            namespace=settings.cache_namespace,
-            customer_rps=settings.rate_limit_customer_rps,
-            staff_rps=settings.rate_limit_staff_rps,
-        ),
-        policy=ActivePolicy(engine=engine, clock=clock, default_file=settings.default_policy_file),
-        outbox=Outbox(service="routing-api", engine=engine, producer=None, stage_only=True),
-        routes=RouteEngine(topic=topics.name(ROUTING)),
+    clock = clock or WallClock()
+    limiter = RateLimiter(
+        cache.redis,
+        namespace=settings.cache_namespace,
+        customer_rps=settings.rate_limit_customer_rps,
+        staff_rps=settings.rate_limit_staff_rps,
     )
+    routing = RoutingContext(
+        engine=engine,
+        outbox=Outbox(service="routing-api", engine=engine, producer=None, stage_only=True),
+        cache=cache,
+        policy=ActivePolicy(engine=engine, clock=clock, default_file=settings.default_policy_file),
+        clock=clock,
+        decisions_topic=Topics(settings.infra.topic_prefix).name(ROUTING),
+        override_max_days=settings.override_max_days,
+    )
+    return ApiDependencies(routing=routing, gate=Gate(TokenVerifier.from_settings(settings), limiter), limiter=limiter)

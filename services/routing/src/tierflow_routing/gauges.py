@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.clock import Clock
 from tierflow_routing import metrics
-from tierflow_routing.adapters import advisors, overrides, repository
+from tierflow_routing.adapters import advisors, overrides, routes
 
 
 def routing_gauges(engine: AsyncEngine, clock: Clock) -> Callable[[], Awaitable[None]]:
@@ -16,7 +16,7 @@ def routing_gauges(engine: AsyncEngine, clock: Clock) -> Callable[[], Awaitable[
 
     async def refresh() -> None:
         async with engine.connect() as conn:
-            flows = await repository.route_counts(conn)
+            flows = await routes.route_counts(conn)
             team = await advisors.list_advisors(conn)
             waiting = await advisors.waitlist_size(conn)
             active = await overrides.active_count(conn, now=clock.now())

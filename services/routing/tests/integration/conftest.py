@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.db.engine import create_engine
 from tierflow_common.events import topics
-from tierflow_routing.adapters import repository
+from tierflow_routing.adapters import customers
 from tierflow_routing.api.app import create_app
 from tierflow_routing.api.security import mint_token
 from tierflow_routing.bootstrap import MIGRATIONS_DIR, build
@@ -74,7 +74,7 @@ async def database(settings: RoutingSettings) -> AsyncIterator[AsyncEngine]:
 
 async def state_of(database: AsyncEngine, customer_id: str) -> CustomerState | None:
     async with database.connect() as conn:
-        return await repository.get_state(conn, customer_id=customer_id)
+        return await customers.get_state(conn, customer_id=customer_id)
 
 
 async def applied(database: AsyncEngine, customer_id: str, version: int = 1) -> None:

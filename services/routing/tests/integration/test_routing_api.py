@@ -13,7 +13,7 @@ from tierflow_common.cache import create_redis
 from tierflow_common.infra.embedded import free_port
 from tierflow_routing.adapters.route_cache import RouteCache, cache_key
 from tierflow_routing.api.app import create_app
-from tierflow_routing.schemas import RouteRead
+from tierflow_routing.domain.read_model import RouteRead
 from tierflow_routing.settings import RoutingSettings
 from tierflow_testing.http import serving
 from tierflow_testing.kafka import wait_until

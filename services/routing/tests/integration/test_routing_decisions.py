@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.events import RoutingDecided, decode_event, topics
-from tierflow_routing.adapters import repository
+from tierflow_routing.adapters import customers
 from tierflow_testing.kafka import read_topic, wait_until
 from tierflow_testing.plugin import Namespace
 
@@ -244,5 +244,5 @@ async def test_customers_a_new_policy_leaves_in_place_are_not_due_again_at_the_n
     assert after["version"] == before["version"]  # no new decision ...
     assert after["policy_version"] == before["policy_version"] != "all-robo-1"  # ... nor a new deciding version
     async with database.begin() as conn:  # what every worker and API start does with the active policy
-        due = await repository.mark_outdated_due(conn, policy_version="all-robo-1", at=datetime.now(UTC))
+        due = await customers.mark_outdated_due(conn, policy_version="all-robo-1", at=datetime.now(UTC))
     assert due == 0

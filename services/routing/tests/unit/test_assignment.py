@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tierflow_routing.domain.decision import Advisor, candidates, eligible, need_level, no_longer_suits
+from tierflow_routing.domain.advisors import Advisor, candidates, eligible, need_level, no_longer_suits
 from tierflow_routing.domain.facts import ProfileFacts
 
 

@@ -6,14 +6,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import delete, exists, func, literal_column, or_, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tierflow_routing.domain.decision import Advisor
+from tierflow_routing.adapters.tables import advisors, waitlist
+from tierflow_routing.domain.advisors import Advisor
 
 
-@dataclass(frozen=True)
-class AdvisorRow:
+@dataclass(frozen=True, slots=True)
+class AdvisorRecord:
+    """An advisor as registered, with their live load."""
+
     advisor_id: str
     branch: str
     region: str
@@ -30,30 +35,39 @@ class AdvisorRow:
         return Advisor(self.advisor_id, self.region, self.capacity, self.licence_level, self.load, self.active)
 
 
-_COLUMNS = "advisor_id, branch, region, capacity, licence_level, languages, active, load, created_at, updated_at"
+@dataclass(frozen=True, slots=True)
+class AdvisorChange:
+    """What staff set on an advisor (the load is routing's own)."""
+
+    branch: str
+    region: str
+    capacity: int
+    licence_level: int
+    languages: Sequence[str]
+    active: bool
+
+
+_SEAT = select(
+    advisors.c.advisor_id, advisors.c.region, advisors.c.capacity, advisors.c.licence_level, advisors.c.load,
+    advisors.c.active,
+)  # fmt: skip
+
+
+def _record(row: RowMapping) -> AdvisorRecord:
+    return AdvisorRecord(**{name: row[name] for name in AdvisorRecord.__dataclass_fields__})
 
 
 async def eligible_pool(conn: AsyncConnection, *, region: str | None, need: int) -> list[Advisor]:
     """Active advisors licensed for `need` in `region` (any region when unknown), with their load."""
-    rows = await conn.execute(
-        text(
-            "SELECT advisor_id, region, capacity, licence_level, load, active FROM advisors"
-            " WHERE active AND licence_level >= :need AND (CAST(:region AS text) IS NULL OR region = :region)"
-        ),
-        {"need": need, "region": region},
-    )
-    return [Advisor(*row) for row in rows]
+    query = _SEAT.where(advisors.c.active, advisors.c.licence_level >= need)
+    if region is not None:
+        query = query.where(advisors.c.region == region)
+    return [Advisor(*row) for row in (await conn.execute(query))]
 
 
 async def get_advisor(conn: AsyncConnection, advisor_id: str) -> Advisor | None:
-    row = (
-        await conn.execute(
-            text(
-                "SELECT advisor_id, region, capacity, licence_level, load, active FROM advisors WHERE advisor_id = :a"
-            ),
-            {"a": advisor_id},
-        )
-    ).first()
+    """What routing needs to know of one advisor, or None."""
+    row = (await conn.execute(_SEAT.where(advisors.c.advisor_id == advisor_id))).first()
     return None if row is None else Advisor(*row)
 
 
@@ -64,11 +78,10 @@ async def reserve(conn: AsyncConnection, advisor_id: str) -> bool:
     routing processes cannot both take the last place.
     """
     result = await conn.execute(
-        text(
-            "UPDATE advisors SET load = load + 1 WHERE advisor_id = :a AND active AND load < capacity"
-            " RETURNING advisor_id"
-        ),
-        {"a": advisor_id},
+        update(advisors)
+        .where(advisors.c.advisor_id == advisor_id, advisors.c.active, advisors.c.load < advisors.c.capacity)
+        .values(load=advisors.c.load + 1)
+        .returning(advisors.c.advisor_id)
     )
     return result.first() is not None
 
@@ -76,66 +89,48 @@ async def reserve(conn: AsyncConnection, advisor_id: str) -> bool:
 async def release(conn: AsyncConnection, advisor_id: str) -> None:
     """Give back one unit of the advisor's capacity."""
     await conn.execute(
-        text("UPDATE advisors SET load = greatest(load - 1, 0) WHERE advisor_id = :a"), {"a": advisor_id}
+        update(advisors).where(advisors.c.advisor_id == advisor_id).values(load=func.greatest(advisors.c.load - 1, 0))
     )
 
 
-async def list_advisors(conn: AsyncConnection) -> list[AdvisorRow]:
-    return [
-        AdvisorRow(*row) for row in await conn.execute(text(f"SELECT {_COLUMNS} FROM advisors ORDER BY advisor_id"))
-    ]
+async def list_advisors(conn: AsyncConnection) -> list[AdvisorRecord]:
+    """Every registered advisor, by id."""
+    rows = await conn.execute(select(advisors).order_by(advisors.c.advisor_id))
+    return [_record(row) for row in rows.mappings()]
 
 
-async def get_advisor_row(conn: AsyncConnection, advisor_id: str) -> AdvisorRow | None:
-    row = (
-        await conn.execute(text(f"SELECT {_COLUMNS} FROM advisors WHERE advisor_id = :a"), {"a": advisor_id})
-    ).first()
-    return None if row is None else AdvisorRow(*row)
+async def get_advisor_record(conn: AsyncConnection, advisor_id: str) -> AdvisorRecord | None:
+    """One registered advisor, or None."""
+    row = (await conn.execute(select(advisors).where(advisors.c.advisor_id == advisor_id))).mappings().first()
+    return None if row is None else _record(row)
 
 
 async def upsert_advisor(
-    conn: AsyncConnection,
-    *,
-    advisor_id: str,
-    branch: str,
-    region: str,
-    capacity: int,
-    licence_level: int,
-    languages: Sequence[str],
-    active: bool,
-    now: datetime,
-) -> tuple[AdvisorRow, bool]:
+    conn: AsyncConnection, *, advisor_id: str, change: AdvisorChange, now: datetime
+) -> tuple[AdvisorRecord, bool]:
     """Create or update an advisor (load is kept); True when it was created."""
-    row = (
-        await conn.execute(
-            text(
-                "INSERT INTO advisors (advisor_id, branch, region, capacity, licence_level, languages, active, load,"
-                " created_at, updated_at) VALUES (:a, :b, :r, :c, :l, :langs, :act, 0, :now, :now)"
-                " ON CONFLICT (advisor_id) DO UPDATE SET branch = excluded.branch, region = excluded.region,"
-                " capacity = excluded.capacity, licence_level = excluded.licence_level,"
-                " languages = excluded.languages, active = excluded.active, updated_at = excluded.updated_at"
-                f" RETURNING {_COLUMNS}, (xmax = 0) AS created"
-            ),
-            {
-                "a": advisor_id,
-                "b": branch,
-                "r": region,
-                "c": capacity,
-                "l": licence_level,
-                "langs": list(languages),
-                "act": active,
-                "now": now,
-            },
-        )
-    ).one()
-    return AdvisorRow(*row[:-1]), bool(row[-1])
+    values = {
+        "branch": change.branch,
+        "region": change.region,
+        "capacity": change.capacity,
+        "licence_level": change.licence_level,
+        "languages": list(change.languages),
+        "active": change.active,
+        "updated_at": now,
+    }
+    stmt = insert(advisors).values(advisor_id=advisor_id, load=0, created_at=now, **values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[advisors.c.advisor_id], set_={name: stmt.excluded[name] for name in values}
+    )
+    created = (literal_column("xmax") == 0).label("created")  # no earlier row version: an insert
+    row = (await conn.execute(stmt.returning(*advisors.columns, created))).mappings().one()
+    return _record(row), bool(row["created"])
 
 
 async def free_capacity(conn: AsyncConnection) -> int:
-    value = (
-        await conn.execute(text("SELECT coalesce(sum(greatest(capacity - load, 0)), 0) FROM advisors WHERE active"))
-    ).scalar_one()
-    return int(value)
+    """Places left across all active advisors."""
+    free = func.coalesce(func.sum(func.greatest(advisors.c.capacity - advisors.c.load, 0)), 0)
+    return int((await conn.execute(select(free).where(advisors.c.active))).scalar_one())
 
 
 async def join_waitlist(
@@ -143,33 +138,38 @@ async def join_waitlist(
 ) -> None:
     """Put a customer on the waitlist; a customer already waiting keeps their place (and their
     region and suitability need follow the profile, so promotion looks for the right advisor)."""
+    stmt = insert(waitlist).values(customer_id=customer_id, region=region, need_level=need, requested_at=at)
     await conn.execute(
-        text(
-            "INSERT INTO waitlist (customer_id, region, need_level, requested_at) VALUES (:c, :r, :n, :at)"
-            " ON CONFLICT (customer_id) DO UPDATE SET region = EXCLUDED.region, need_level = EXCLUDED.need_level"
-        ),
-        {"c": customer_id, "r": region, "n": need, "at": at},
+        stmt.on_conflict_do_update(
+            index_elements=[waitlist.c.customer_id],
+            set_={"region": stmt.excluded.region, "need_level": stmt.excluded.need_level},
+        )
     )
 
 
 async def leave_waitlist(conn: AsyncConnection, customer_ids: Sequence[str]) -> None:
+    """Take these customers off the waitlist."""
     if customer_ids:
-        await conn.execute(text("DELETE FROM waitlist WHERE customer_id = ANY(:ids)"), {"ids": list(customer_ids)})
+        await conn.execute(delete(waitlist).where(waitlist.c.customer_id.in_(list(customer_ids))))
 
 
 async def oldest_waiting(conn: AsyncConnection, *, limit: int) -> list[tuple[str, datetime]]:
     """The longest-waiting customers that some active advisor with free capacity could take."""
-    rows = await conn.execute(
-        text(
-            "SELECT w.customer_id, w.requested_at FROM waitlist w WHERE EXISTS ("
-            " SELECT 1 FROM advisors a WHERE a.active AND a.load < a.capacity AND a.licence_level >= w.need_level"
-            " AND (w.region IS NULL OR a.region = w.region))"
-            " ORDER BY w.requested_at, w.customer_id LIMIT :limit"
-        ),
-        {"limit": limit},
+    room = exists().where(
+        advisors.c.active,
+        advisors.c.load < advisors.c.capacity,
+        advisors.c.licence_level >= waitlist.c.need_level,
+        or_(waitlist.c.region.is_(None), advisors.c.region == waitlist.c.region),
     )
-    return [(row[0], row[1]) for row in rows]
+    rows = await conn.execute(
+        select(waitlist.c.customer_id, waitlist.c.requested_at)
+        .where(room)
+        .order_by(waitlist.c.requested_at, waitlist.c.customer_id)
+        .limit(limit)
+    )
+    return [(customer_id, requested_at) for customer_id, requested_at in rows]
 
 
 async def waitlist_size(conn: AsyncConnection) -> int:
-    return int((await conn.execute(text("SELECT count(*) FROM waitlist"))).scalar_one())
+    """Customers waiting for an advisor."""
+    return int((await conn.execute(select(func.count()).select_from(waitlist))).scalar_one())

@@ -2,35 +2,45 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import text
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tierflow_routing.adapters.tables import override_audit, overrides
 from tierflow_routing.domain.facts import Override
 
 
+@dataclass(frozen=True, slots=True)
+class OverrideAudit:
+    """One entry of a customer's override trail."""
+
+    action: str
+    actor: str
+    at: datetime
+    reason: str
+    details: dict[str, Any]
+
+
 async def set_override(conn: AsyncConnection, *, customer_id: str, override: Override) -> None:
+    """Store the customer's override (replacing any) and audit it."""
+    values = {
+        "flow": override.flow,
+        "advisor_id": override.advisor_id,
+        "priority": override.priority,
+        "reason": override.reason,
+        "created_by": override.created_by,
+        "created_at": override.created_at,
+        "expires_at": override.expires_at,
+    }
+    stmt = upsert(overrides).values(customer_id=customer_id, **values)
     await conn.execute(
-        text(
-            "INSERT INTO overrides"
-            " (customer_id, flow, advisor_id, priority, reason, created_by, created_at, expires_at)"
-            " VALUES (:c, :f, :a, :p, :r, :by, :at, :exp) ON CONFLICT (customer_id) DO UPDATE SET flow = excluded.flow,"
-            " advisor_id = excluded.advisor_id, priority = excluded.priority, reason = excluded.reason,"
-            " created_by = excluded.created_by, created_at = excluded.created_at, expires_at = excluded.expires_at"
-        ),
-        {
-            "c": customer_id,
-            "f": override.flow,
-            "a": override.advisor_id,
-            "p": override.priority,
-            "r": override.reason,
-            "by": override.created_by,
-            "at": override.created_at,
-            "exp": override.expires_at,
-        },
+        stmt.on_conflict_do_update(
+            index_elements=[overrides.c.customer_id], set_={name: stmt.excluded[name] for name in values}
+        )
     )
     await audit(
         conn,
@@ -51,7 +61,10 @@ async def set_override(conn: AsyncConnection, *, customer_id: str, override: Ove
 async def clear_override(
     conn: AsyncConnection, *, customer_id: str, actor: str, reason: str, at: datetime, action: str = "cleared"
 ) -> bool:
-    result = await conn.execute(text("DELETE FROM overrides WHERE customer_id = :c RETURNING flow"), {"c": customer_id})
+    """Remove the customer's override and audit it; False when there was none."""
+    result = await conn.execute(
+        delete(overrides).where(overrides.c.customer_id == customer_id).returning(overrides.c.flow)
+    )
     found = result.first() is not None
     if found:
         await audit(conn, customer_id=customer_id, action=action, actor=actor, at=at, reason=reason, details={})
@@ -68,34 +81,32 @@ async def audit(
     reason: str,
     details: dict[str, Any],
 ) -> None:
+    """Append one entry to the override trail."""
     await conn.execute(
-        text(
-            "INSERT INTO override_audit (customer_id, action, actor, at, reason, details)"
-            " VALUES (:c, :action, :actor, :at, :reason, CAST(:details AS jsonb))"
-        ),
-        {
-            "c": customer_id,
-            "action": action,
-            "actor": actor,
-            "at": at,
-            "reason": reason,
-            "details": orjson.dumps(details).decode(),
-        },
+        insert(override_audit).values(
+            customer_id=customer_id, action=action, actor=actor, at=at, reason=reason, details=details
+        )
     )
 
 
-async def history(conn: AsyncConnection, *, customer_id: str, limit: int = 20) -> list[dict[str, Any]]:
+async def history(conn: AsyncConnection, *, customer_id: str, limit: int = 20) -> list[OverrideAudit]:
+    """The customer's override trail, newest first."""
     rows = await conn.execute(
-        text(
-            "SELECT action, actor, at, reason, details FROM override_audit WHERE customer_id = :c"
-            " ORDER BY at DESC, id DESC LIMIT :limit"
-        ),
-        {"c": customer_id, "limit": limit},
+        select(
+            override_audit.c.action,
+            override_audit.c.actor,
+            override_audit.c.at,
+            override_audit.c.reason,
+            override_audit.c.details,
+        )
+        .where(override_audit.c.customer_id == customer_id)
+        .order_by(override_audit.c.at.desc(), override_audit.c.id.desc())
+        .limit(limit)
     )
-    return [dict(row._mapping) for row in rows]
+    return [OverrideAudit(*row) for row in rows]
 
 
 async def active_count(conn: AsyncConnection, *, now: datetime) -> int:
-    return int(
-        (await conn.execute(text("SELECT count(*) FROM overrides WHERE expires_at > :n"), {"n": now})).scalar_one()
-    )
+    """Overrides in force at `now`."""
+    query = select(func.count()).select_from(overrides).where(overrides.c.expires_at > now)
+    return int((await conn.execute(query)).scalar_one())

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from typing import cast
 
 from prometheus_client import Counter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from tierflow_routing.schemas import RouteRead
+from tierflow_routing.domain.read_model import RouteRead
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,8 @@ class RouteCache:
             CACHE_OPERATIONS.labels("get", "skipped").inc()
             return None
         try:
-            raw: bytes | None = await self._redis.get(cache_key(customer_id, self._namespace))
+            # decode_responses=False (tierflow_common.cache): Redis answers bytes, which redis-py's types don't know.
+            raw = cast(bytes | None, await self._redis.get(cache_key(customer_id, self._namespace)))
         except (RedisError, OSError) as exc:
             self._failed("get", exc)
             return None

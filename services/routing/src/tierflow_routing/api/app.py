@@ -12,7 +12,6 @@ from tierflow_common.entrypoint import tune_garbage_collector
 from tierflow_common.http_metrics import HttpMetricsMiddleware
 from tierflow_common.ops import ops_routes
 from tierflow_common.web.errors import install_error_handlers
-from tierflow_common.web.security import Gate
 from tierflow_routing.api.routes import advisors, customers, lists, policies
 from tierflow_routing.bootstrap import ApiDependencies, build_api_dependencies
 from tierflow_routing.settings import RoutingSettings
@@ -31,16 +30,18 @@ def create_app(settings: RoutingSettings | None = None, clients: ApiDependencies
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.clients = clients or build_api_dependencies(settings)
-        app.state.gate = Gate(verifier=app.state.clients.verifier, limiter=app.state.clients.limiter)
-        await app.state.clients.policy.refresh()
+        deps = clients or build_api_dependencies(settings)
+        app.state.clients = deps
+        app.state.routing = deps.routing
+        app.state.gate = deps.gate
+        await deps.routing.policy.refresh()
         if clients is None:
             tune_garbage_collector()  # fewer collections: request handling makes many short-lived objects
         try:
             yield
         finally:
             if clients is None:
-                await app.state.clients.close()
+                await deps.close()
 
     app = FastAPI(
         title="tierflow routing API",
@@ -53,7 +54,7 @@ def create_app(settings: RoutingSettings | None = None, clients: ApiDependencies
         app.include_router(module.router)
 
     async def database() -> None:
-        await ping(app.state.clients.engine)
+        await ping(app.state.routing.engine)
 
     for route in ops_routes(service="routing-api", checks={"database": database}, alive=lambda: True):
         app.router.routes.append(route)

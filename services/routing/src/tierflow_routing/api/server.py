@@ -34,7 +34,7 @@ def serve_api(settings: RoutingSettings) -> int:
     signal.signal(signal.SIGINT, drained)
     # One worker serves the app object; several need the factory by name, so each worker process
     # builds its own app (its own pools, its own logging set-up) from the same environment.
-    app: object = create_app(settings) if settings.api_workers == 1 else "tierflow_routing.api.server:worker_app"
+    app: FastAPI | str = create_app(settings) if settings.api_workers == 1 else "tierflow_routing.api.server:worker_app"
     metrics_dir = None
     if settings.api_workers > 1:
         # Each worker writes its metrics to files here and /metrics (whichever worker answers) adds
@@ -50,9 +50,9 @@ def serve_api(settings: RoutingSettings) -> int:
     return 0
 
 
-def _serve(app: object, settings: RoutingSettings) -> None:
+def _serve(app: FastAPI | str, settings: RoutingSettings) -> None:
     uvicorn.run(
-        app,  # type: ignore[arg-type]
+        app,
         factory=settings.api_workers > 1,
         workers=settings.api_workers,
         loop="uvloop",

@@ -6,11 +6,18 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
+import msgspec
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from tierflow_common.events.outputs import ChurnBand, Flow, Priority, Reason, Tier
 from tierflow_common.events.types import Money, OpaqueId
-from tierflow_routing.schemas import RouteRead
+from tierflow_routing.adapters.advisors import AdvisorChange, AdvisorRecord
+from tierflow_routing.application.customers import Explanation
+from tierflow_routing.application.overrides import OverrideRequest
+from tierflow_routing.application.policies import SimulationResult
+from tierflow_routing.domain.facts import CustomerState, Override, ProfileFacts, ReasonRow
+from tierflow_routing.domain.policy import RoutingPolicy, Rule
+from tierflow_routing.domain.read_model import RouteRead
 
 
 class View(BaseModel):
@@ -46,12 +53,46 @@ class CustomerRead(View):
     figures: Figures = Figures()
     scored_at: datetime | None = None
 
+    @classmethod
+    def of(cls, state: CustomerState) -> CustomerRead:
+        """The view of what routing knows of a customer."""
+        score, profile = state.score, state.profile
+        return cls(
+            customer_id=state.customer_id,
+            tier=None if score.tier is None else Tier(score.tier),
+            churn_band=None if score.churn_band is None else ChurnBand(score.churn_band),
+            churn_score=score.churn_score,
+            p_alive=score.p_alive,
+            value_score=score.value_score,
+            signals=score.signals,
+            flow=None if state.route is None else Flow(state.route.flow),
+            figures=Figures(
+                total_assets=profile.total_assets,
+                commission_12m=profile.commission_12m,
+                trades_90d=profile.trades_90d,
+                last_trade_at=profile.last_trade_at,
+                last_login_at=profile.last_login_at,
+                digital_logins_30d=profile.digital_logins_30d,
+            ),
+            scored_at=score.decided_at,
+        )
+
 
 class RuleRead(View):
     name: str = Field(examples=["a_at_risk_retention"])
     description: str = ""
     when: dict[str, Any] = Field(default_factory=dict, examples=[{"tier": ["A"], "churn_band": ["high"]}])
     then: dict[str, Any] = Field(default_factory=dict, examples=[{"flow": "private_advisor", "priority": "urgent"}])
+
+    @classmethod
+    def of(cls, rule: Rule) -> RuleRead:
+        """A rule as the policy states it (conditions given, outcome)."""
+        return cls(
+            name=rule.name,
+            description=rule.description,
+            when={k: v for k, v in rule.when.model_dump(mode="json").items() if v is not None},
+            then=rule.then.model_dump(mode="json"),
+        )
 
 
 class OverrideRead(View):
@@ -62,6 +103,19 @@ class OverrideRead(View):
     created_by: str
     created_at: datetime
     expires_at: datetime
+
+    @classmethod
+    def of(cls, override: Override) -> OverrideRead:
+        """The view of an override in force."""
+        return cls(
+            flow=Flow(override.flow),
+            advisor_id=override.advisor_id,
+            priority=Priority(override.priority),
+            reason=override.reason,
+            created_by=override.created_by,
+            created_at=override.created_at,
+            expires_at=override.expires_at,
+        )
 
 
 class OverrideAuditRead(View):
@@ -85,6 +139,16 @@ class ScoreExplanation(View):
     model_version: str | None = None
 
 
+def _reasons(rows: list[ReasonRow]) -> list[Reason]:
+    return [Reason(code=c, contribution=w, detail=d) for c, w, d in rows]
+
+
+def _facts(profile: ProfileFacts) -> dict[str, Any]:
+    """The profile figures as named values (the struct is stored as an array)."""
+    values = msgspec.to_builtins(profile, builtin_types=(datetime, Decimal))
+    return dict(zip(ProfileFacts.__struct_fields__, values, strict=True)) if isinstance(values, list) else values
+
+
 class ExplainRead(View):
     """Why the customer is where they are: inputs, the matched rule, the tier and churn reasons, overrides."""
 
@@ -100,6 +164,37 @@ class ExplainRead(View):
     override: OverrideRead | None = None
     override_history: list[OverrideAuditRead] = Field(default_factory=list)
     waitlisted_since: datetime | None = None
+
+    @classmethod
+    def of(cls, explanation: Explanation) -> ExplainRead:
+        """The view of an explanation."""
+        state, score = explanation.state, explanation.state.score
+        return cls(
+            customer_id=state.customer_id,
+            routing_policy_version=explanation.policy.version,
+            matched_rule=None if explanation.matched_rule is None else RuleRead.of(explanation.matched_rule),
+            decided_by=explanation.wanted.rule,
+            route=explanation.route,
+            facts=_facts(state.profile),
+            score=ScoreExplanation(
+                tier=None if score.tier is None else Tier(score.tier),
+                churn_band=None if score.churn_band is None else ChurnBand(score.churn_band),
+                p_alive=score.p_alive,
+                churn_score=score.churn_score,
+                value_score=score.value_score,
+                signals=score.signals,
+                tier_reasons=_reasons(score.reasons),
+                churn_reasons=_reasons(score.churn_reasons),
+                policy_version=score.policy_version,
+                model_version=score.model_version,
+            ),
+            override=None if state.override is None else OverrideRead.of(state.override),
+            override_history=[
+                OverrideAuditRead(action=h.action, actor=h.actor, at=h.at, reason=h.reason, details=h.details)
+                for h in explanation.override_history
+            ],
+            waitlisted_since=state.waitlisted_since,
+        )
 
 
 class OverrideWrite(View):
@@ -126,6 +221,16 @@ class OverrideWrite(View):
     priority: Priority = Priority.NORMAL
     reason: Text = Field(min_length=3, max_length=500)
     expires_at: AwareDatetime
+
+    def request(self) -> OverrideRequest:
+        """What the use case is asked."""
+        return OverrideRequest(
+            flow=self.flow,
+            priority=self.priority,
+            reason=self.reason,
+            expires_at=self.expires_at,
+            advisor_id=self.advisor_id,
+        )
 
 
 class RoutePage(View):
@@ -158,6 +263,17 @@ class AdvisorWrite(View):
     languages: list[Language] = Field(default_factory=list, max_length=10)
     active: StrictBool = True
 
+    def change(self) -> AdvisorChange:
+        """What the use case is asked."""
+        return AdvisorChange(
+            branch=self.branch,
+            region=self.region,
+            capacity=self.capacity,
+            licence_level=self.licence_level,
+            languages=self.languages,
+            active=self.active,
+        )
+
 
 class AdvisorRead(View):
     advisor_id: str
@@ -171,6 +287,23 @@ class AdvisorRead(View):
     free: int = Field(description="Capacity left.")
     created_at: datetime
     updated_at: datetime
+
+    @classmethod
+    def of(cls, record: AdvisorRecord) -> AdvisorRead:
+        """The view of an advisor with their live load."""
+        return cls(
+            advisor_id=record.advisor_id,
+            branch=record.branch,
+            region=record.region,
+            capacity=record.capacity,
+            licence_level=record.licence_level,
+            languages=record.languages,
+            active=record.active,
+            load=record.load,
+            free=max(0, record.capacity - record.load),
+            created_at=record.created_at,
+            updated_at=record.updated_at,
+        )
 
 
 class PolicyUpload(View):
@@ -189,6 +322,11 @@ class PolicyRead(View):
     version: str
     description: str
     document: dict[str, Any]
+
+    @classmethod
+    def of(cls, policy: RoutingPolicy) -> PolicyRead:
+        """The view of a routing policy."""
+        return cls(version=policy.version, description=policy.description, document=policy.model_dump(mode="json"))
 
 
 class AdvisorLoad(View):
@@ -211,3 +349,26 @@ class SimulationRead(View):
     )
     advisor_load: list[AdvisorLoad]
     waitlist_after: int
+
+    @classmethod
+    def of(cls, result: SimulationResult) -> SimulationRead:
+        """The view of a simulation."""
+        sim = result.simulation
+        return cls(
+            candidate_version=result.candidate.version,
+            active_version=result.active.version,
+            customers=sim.customers,
+            changed=sim.changed,
+            moves=sim.moves,
+            advisor_load=[
+                AdvisorLoad(
+                    advisor_id=a.advisor_id,
+                    region=a.region,
+                    capacity=a.capacity,
+                    load_now=sim.load_now[a.advisor_id],
+                    load_after=sim.load_after[a.advisor_id],
+                )
+                for a in sim.team
+            ],
+            waitlist_after=sim.waitlist_after,
+        )

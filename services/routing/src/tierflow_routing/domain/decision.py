@@ -1,7 +1,8 @@
 """Routing decisions, pure: which rule matches, what the customer should get, and when that is news.
 
-The service adds what needs the database (reserving advisor capacity, the waitlist); everything
-here is plain data in, plain data out.
+A decision is a straight line (application/routing.py): `wanted_outcome` and `seat_request` decide,
+the application reserves an advisor seat in the database, `settle` turns both into the route.
+Everything here is plain data in, plain data out.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import datetime
 
 from tierflow_common.events.ids import derived_id_str
 from tierflow_common.events.outputs import Flow, Priority
+from tierflow_routing.domain.advisors import SeatRequest, held_advisor, need_level
 from tierflow_routing.domain.facts import CustomerState, ProfileFacts, ReasonRow, Route, ScoreFacts
 from tierflow_routing.domain.policy import Conditions, Definitions, RoutingPolicy, Rule
 
@@ -71,6 +73,18 @@ class Wanted:
     active: bool = True
 
 
+def seat_request(state: CustomerState, wanted: Wanted) -> SeatRequest:
+    """What the wanted outcome asks of advisor capacity."""
+    profile = state.profile
+    return SeatRequest(
+        needed=wanted.flow is Flow.PRIVATE_ADVISOR and wanted.active,
+        held=held_advisor(state.route),
+        named=wanted.advisor_id,
+        region=profile.region,
+        need=need_level(profile),
+    )
+
+
 def _describe(rule: Rule) -> str:
     conditions = {k: v for k, v in rule.when.model_dump(mode="json").items() if v is not None}
     shown = ", ".join(f"{k}={v}" for k, v in conditions.items()) or "everyone else"
@@ -97,48 +111,6 @@ def wanted_outcome(state: CustomerState, policy: RoutingPolicy, at: datetime) ->
     reasons: list[ReasonRow] = [(f"rule_{rule.name}", 1.0, _describe(rule))]
     reasons += [(code, 0.0, rule.description or code.replace("_", " ")) for code in rule.then.reasons]
     return Wanted(rule.then.flow, rule.then.priority, rule.name, reasons)
-
-
-def need_level(profile: ProfileFacts) -> int:
-    """The advisor licence level a customer needs: their suitability level (C1 -> 1 .. C5 -> 5), 3 if unknown."""
-    risk = profile.risk_level
-    return int(risk[1]) if risk and len(risk) == 2 and risk[1].isdigit() else 3
-
-
-@dataclass(frozen=True, slots=True)
-class Advisor:
-    advisor_id: str
-    region: str
-    capacity: int
-    licence_level: int
-    load: int
-    active: bool
-
-
-def eligible(advisor: Advisor, profile: ProfileFacts) -> bool:
-    """Active, licensed for the customer's suitability level, and in the customer's region (if known)."""
-    return (
-        advisor.active
-        and advisor.licence_level >= need_level(profile)
-        and (profile.region is None or advisor.region == profile.region)
-    )
-
-
-def no_longer_suits(before: Advisor, after: Advisor) -> bool:
-    """Whether a change to an advisor may leave some of their current customers ineligible for them:
-    deactivated, moved to another region, or licensed for less."""
-    return (
-        (before.active and not after.active)
-        or after.region != before.region
-        or after.licence_level < before.licence_level
-    )
-
-
-def candidates(advisors: list[Advisor], profile: ProfileFacts) -> list[str]:
-    """Eligible advisors with free capacity, least loaded (relative to capacity) first."""
-    free = [a for a in advisors if eligible(a, profile) and a.load < a.capacity]
-    free.sort(key=lambda a: (a.load / a.capacity, a.load, a.advisor_id))
-    return [a.advisor_id for a in free]
 
 
 @dataclass(frozen=True, slots=True)

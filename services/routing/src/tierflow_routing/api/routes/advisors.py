@@ -2,70 +2,46 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Path, Response
+from fastapi import APIRouter, Path, Response
 
-from tierflow_routing.adapters import advisors, repository
-from tierflow_routing.adapters.advisors import AdvisorRow
-from tierflow_routing.api.deps import AdvisorReaderDep, AdvisorWriterDep, ClientsDep
-from tierflow_routing.api.routes.customers import errors
+from tierflow_common.web.errors import documented
+from tierflow_routing.api.deps import AdvisorReaderDep, AdvisorWriterDep, RoutingDep
 from tierflow_routing.api.views import AdvisorRead, AdvisorWrite
-from tierflow_routing.domain.decision import no_longer_suits
+from tierflow_routing.application import advisors
 
 router = APIRouter(prefix="/v1/advisors", tags=["advisors"])
 
 AdvisorPath = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9_.:/-]+$", examples=["ADV017"])]
 
 
-def view(row: AdvisorRow) -> AdvisorRead:
-    return AdvisorRead(
-        advisor_id=row.advisor_id,
-        branch=row.branch,
-        region=row.region,
-        capacity=row.capacity,
-        licence_level=row.licence_level,
-        languages=row.languages,
-        active=row.active,
-        load=row.load,
-        free=max(0, row.capacity - row.load),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
-
-
 @router.get(
     "",
     response_model=list[AdvisorRead],
-    responses=errors(),  # type: ignore[arg-type]
+    responses=documented(),
     summary="All advisors with their live load",
     description="Scope: `route:read` or `advisor:write`.",
 )
-async def list_all(_: AdvisorReaderDep, clients: ClientsDep) -> list[AdvisorRead]:
-    async with clients.engine.connect() as conn:
-        return [view(row) for row in await advisors.list_advisors(conn)]
+async def list_all(_: AdvisorReaderDep, routing: RoutingDep) -> list[AdvisorRead]:
+    return [AdvisorRead.of(record) for record in await advisors.list_advisors(routing)]
 
 
 @router.get(
     "/{advisor_id}",
     response_model=AdvisorRead,
-    responses=errors(404),  # type: ignore[arg-type]
+    responses=documented(404, s404="No advisor is registered under this id."),
     summary="One advisor with their live load",
     description="Scope: `route:read` or `advisor:write`.",
 )
-async def get_one(advisor_id: AdvisorPath, _: AdvisorReaderDep, clients: ClientsDep) -> AdvisorRead:
-    async with clients.engine.connect() as conn:
-        row = await advisors.get_advisor_row(conn, advisor_id)
-    if row is None:
-        raise HTTPException(status_code=404, detail="no such advisor")
-    return view(row)
+async def get_one(advisor_id: AdvisorPath, _: AdvisorReaderDep, routing: RoutingDep) -> AdvisorRead:
+    return AdvisorRead.of(await advisors.get_advisor(routing, advisor_id))
 
 
 @router.put(
     "/{advisor_id}",
     response_model=AdvisorRead,
-    responses={**errors(400), 201: {"model": AdvisorRead, "description": "Created."}},  # type: ignore[dict-item]
+    responses={**documented(400), 201: {"model": AdvisorRead, "description": "Created."}},
     summary="Create or update an advisor",
     description=(
         "Capacity can be lowered below the current load: nobody is moved, new assignments stop until load falls. "
@@ -76,24 +52,8 @@ async def get_one(advisor_id: AdvisorPath, _: AdvisorReaderDep, clients: Clients
     ),
 )
 async def put_one(
-    advisor_id: AdvisorPath, body: AdvisorWrite, _: AdvisorWriterDep, clients: ClientsDep, response: Response
+    advisor_id: AdvisorPath, body: AdvisorWrite, _: AdvisorWriterDep, routing: RoutingDep, response: Response
 ) -> AdvisorRead:
-    now = datetime.now(UTC)
-    async with clients.engine.begin() as conn:
-        before = await advisors.get_advisor(conn, advisor_id)
-        row, created = await advisors.upsert_advisor(
-            conn,
-            advisor_id=advisor_id,
-            branch=body.branch,
-            region=body.region,
-            capacity=body.capacity,
-            licence_level=body.licence_level,
-            languages=body.languages,
-            active=body.active,
-            now=now,
-        )
-        if before is not None and no_longer_suits(before, row.advisor()):
-            # Their customers are routed again at the next sweep: to another advisor or the waitlist.
-            await repository.mark_advisor_customers_due(conn, advisor_id=advisor_id, at=now)
+    record, created = await advisors.put_advisor(routing, advisor_id, body.change())
     response.status_code = 201 if created else 200
-    return view(row)
+    return AdvisorRead.of(record)

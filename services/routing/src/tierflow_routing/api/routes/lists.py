@@ -10,11 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 
 from tierflow_common.events.outputs import Flow, Tier
-from tierflow_routing.adapters import repository
-from tierflow_routing.api.deps import ClientsDep, StaffReaderDep
-from tierflow_routing.api.routes.customers import errors
+from tierflow_common.web.errors import documented
+from tierflow_routing.api.deps import RoutingDep, StaffReaderDep
 from tierflow_routing.api.views import RoutePage
-from tierflow_routing.schemas import RouteRead
+from tierflow_routing.application import routes
 
 router = APIRouter(prefix="/v1/routes", tags=["routes"])
 
@@ -23,10 +22,12 @@ CURSOR_CONTENT = re.compile(r"[A-Za-z0-9_.:/-]{1,64}")
 
 
 def encode_cursor(customer_id: str) -> str:
+    """The opaque cursor that continues after this customer."""
     return base64.urlsafe_b64encode(customer_id.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> str:
+    """The customer id behind a cursor; 422 for anything this endpoint did not hand out."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
@@ -39,13 +40,13 @@ def decode_cursor(cursor: str) -> str:
 @router.get(
     "",
     response_model=RoutePage,
-    responses=errors(),  # type: ignore[arg-type]
+    responses=documented(),
     summary="Routes, filtered and cursor-paginated",
     description="Active routes ordered by customer id. Pass `next_cursor` back as `cursor`. Scope: `route:read`.",
 )
 async def list_routes(
     _: StaffReaderDep,
-    clients: ClientsDep,
+    routing: RoutingDep,
     flow: Flow | None = None,
     advisor_id: Annotated[str | None, Query(max_length=128, pattern=r"^[A-Za-z0-9_.:/-]+$")] = None,
     tier: Tier | None = None,
@@ -53,18 +54,13 @@ async def list_routes(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> RoutePage:
     after = None if cursor is None else decode_cursor(cursor)
-    async with clients.engine.connect() as conn:
-        rows = await repository.list_routes(
-            conn,
-            flow=None if flow is None else flow.value,
-            advisor_id=advisor_id,
-            tier=None if tier is None else tier.value,
-            after=after,
-            limit=limit + 1,
-        )
-    page = rows[:limit]
-    more = len(rows) > limit
-    return RoutePage(
-        items=[RouteRead.from_row(r) for r in page],
-        next_cursor=encode_cursor(page[-1].customer_id) if more and page else None,
+    page = await routes.list_routes(
+        routing,
+        flow=None if flow is None else flow.value,
+        advisor_id=advisor_id,
+        tier=None if tier is None else tier.value,
+        after=after,
+        limit=limit,
     )
+    last = page.items[-1].customer_id if page.more and page.items else None
+    return RoutePage(items=page.items, next_cursor=None if last is None else encode_cursor(last))

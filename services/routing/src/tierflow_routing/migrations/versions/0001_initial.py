@@ -17,7 +17,7 @@ branch_labels = None
 depends_on = None
 
 
-def _decision_columns() -> list[sa.Column]:
+def _decision_columns() -> list[sa.Column[object]]:
     return [
         sa.Column("flow", sa.Text(), nullable=False),
         sa.Column("advisor_id", sa.Text()),

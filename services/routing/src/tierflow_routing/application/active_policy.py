@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.clock import Clock
 from tierflow_common.db.locks import hold_until_commit
-from tierflow_routing.adapters import policies, repository
+from tierflow_routing.adapters import customers, policies
 from tierflow_routing.domain.policy import RoutingPolicy, load_routing_policy
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class ActivePolicy:
         self.policy = policy
         if changed and policy is not None:
             async with self._engine.begin() as conn:
-                due = await repository.mark_outdated_due(conn, policy_version=policy.version, at=self._clock.now())
+                due = await customers.mark_outdated_due(conn, policy_version=policy.version, at=self._clock.now())
             if not initial or due:
                 log.info("routing policy active", extra={"version": policy.version, "customers_due": due})
         return changed

@@ -1,4 +1,4 @@
-"""What the routing API returns; also the document cached in Redis."""
+"""The read model of a customer's current route: what front ends are served, by the API and from the cache."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from tierflow_common.events.outputs import ChurnBand, Flow, Priority, Reason, Tier
 from tierflow_common.events.types import CustomerId
-from tierflow_routing.adapters.repository import RouteRow
 
 
 class RouteRead(BaseModel):
@@ -55,28 +54,3 @@ class RouteRead(BaseModel):
     reasons: list[Reason]
     policy_version: str
     decided_at: AwareDatetime
-
-    @classmethod
-    def from_row(cls, row: RouteRow) -> RouteRead:
-        """The API view of a stored route row."""
-        return cls(
-            customer_id=row.customer_id,
-            decision_id=row.decision_id,
-            version=row.version,
-            flow=Flow(row.flow),
-            advisor_id=row.advisor_id,
-            priority=Priority(row.priority),
-            active=row.active,
-            tier=Tier(row.tier),
-            churn_band=None if row.churn_band is None else ChurnBand(row.churn_band),
-            reasons=[Reason.model_validate(r) for r in row.reasons],
-            policy_version=row.policy_version,
-            decided_at=row.decided_at,
-        )
-
-
-class ErrorBody(BaseModel):
-    """Every 4xx/5xx body: a machine-readable code and a sentence for humans."""
-
-    error: str = Field(examples=["forbidden"])
-    detail: str = Field(examples=["this token may read only its own customer"])

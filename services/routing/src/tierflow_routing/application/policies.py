@@ -1,0 +1,66 @@
+"""Routing policies: the active one, uploading a new version, simulating a candidate on the population."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tierflow_routing.adapters import advisors, customers, policies
+from tierflow_routing.adapters.policies import PolicyConflict
+from tierflow_routing.application.context import RoutingContext
+from tierflow_routing.application.errors import NoActivePolicy, PolicyInvalid, PolicyVersionTaken
+from tierflow_routing.domain.policy import RoutingPolicy, RoutingPolicyError, parse_routing_policy
+from tierflow_routing.domain.simulation import Outcome, Simulation, outcome, replay_assignment
+
+
+def parse(document: str) -> RoutingPolicy:
+    """A routing policy from its YAML text; PolicyInvalid names every problem."""
+    try:
+        return parse_routing_policy(document, source="uploaded policy")
+    except RoutingPolicyError as exc:
+        raise PolicyInvalid(str(exc)) from None
+
+
+async def active_policy(ctx: RoutingContext) -> RoutingPolicy:
+    """The routing policy in force."""
+    async with ctx.engine.connect() as conn:
+        policy = await policies.active_policy(conn)
+    if policy is None:
+        raise NoActivePolicy("no routing policy is active yet")
+    return policy
+
+
+async def upload_policy(ctx: RoutingContext, document: str, *, actor: str) -> RoutingPolicy:
+    """Store a new version and make it active; the worker re-routes everyone decided under another."""
+    policy = parse(document)
+    try:
+        async with ctx.engine.begin() as conn:
+            await policies.store_policy(conn, policy, by=actor, now=ctx.clock.now(), activate=True)
+    except PolicyConflict as exc:
+        raise PolicyVersionTaken(str(exc)) from None
+    return policy
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationResult:
+    """A candidate's effect beside the version in force."""
+
+    candidate: RoutingPolicy
+    active: RoutingPolicy
+    simulation: Simulation
+
+
+async def simulate_policy(ctx: RoutingContext, document: str) -> SimulationResult:
+    """Evaluate a candidate for every routed customer and replay advisor assignment; applies nothing."""
+    candidate = parse(document)
+    now = ctx.clock.now()
+    async with ctx.engine.connect() as conn:
+        active = await policies.active_policy(conn)
+        if active is None:
+            raise NoActivePolicy("no routing policy is active yet")
+        team = [record.advisor() for record in await advisors.list_advisors(conn)]
+        outcomes: list[Outcome] = []
+        async for state in customers.stream_states(conn):
+            found = outcome(state, candidate, now)
+            if found is not None:
+                outcomes.append(found)
+    return SimulationResult(candidate, active, replay_assignment(outcomes, team))
