@@ -80,10 +80,6 @@ class EventTimeClock:
         if moment > self._now:
             self._now = moment
 
-    def advance_to(self, moment: datetime) -> None:
-        """Move time forward explicitly (simulations and tests); never backwards."""
-        self._advance(moment.astimezone(UTC))
-
 
 def make_clock(mode: ClockMode) -> Clock:
     """The clock a service runs on, from its settings."""

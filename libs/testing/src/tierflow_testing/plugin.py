@@ -147,9 +147,4 @@ async def running(runtime: ServiceRuntime, *, ops_port: int = 0) -> AsyncIterato
         assert exit_code == 0, f"{runtime.name} exited with {exit_code}"
 
 
-@pytest.fixture
-def repo_root() -> Path:
-    return Path(__file__).resolve().parents[4]
-
-
 BuildFn = Callable[[Any], ServiceRuntime]

@@ -140,10 +140,6 @@ class Outbox:
         if self._needs_recovery:
             await self.recover()
 
-    def mark_needs_recovery(self) -> None:
-        """Called on partition assignment: a previous owner may have left rows behind."""
-        self._needs_recovery = True
-
     def _count(self, messages: Sequence[OutgoingMessage]) -> None:
         for message in messages:
             OUTBOX_PUBLISHED.labels(self._service, message.topic).inc()

@@ -173,15 +173,6 @@ class EmbeddedStack:
         log.info("embedded postgres started", extra={"pgdata": str(pgdata)})
         return self.database_url
 
-    def pids(self) -> dict[str, int]:
-        """PIDs of the servers started here (for operators and for stopping them)."""
-        found = {name: process.pid for name, process in self._processes}
-        if self._postgres is not None:
-            pid = self._postgres.get_pid()  # type: ignore[attr-defined]
-            if pid is not None:
-                found["postgres"] = int(pid)
-        return found
-
     def stop(self) -> None:
         """Stop everything this stack started, newest first."""
         for name, process in reversed(self._processes):

@@ -81,7 +81,6 @@ class ConsumerLoop:
         self._needs_assignment_hook = True
         self._consumer: AIOKafkaConsumer | None = None
         self._latency_by_topic: dict[str, tuple[Any, Any]] = {}
-        self.last_progress = time.monotonic()
         self.running = False
 
     @property
@@ -117,7 +116,6 @@ class ConsumerLoop:
                 records = await consumer.getmany(
                     timeout_ms=self._settings.batch_timeout_ms, max_records=self._settings.batch_max_records
                 )
-                self.last_progress = time.monotonic()
                 if records:
                     async with self._lock:
                         try:

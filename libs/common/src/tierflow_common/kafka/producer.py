@@ -8,9 +8,6 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaProducer
 
-from tierflow_common.events.codec import encode_event
-from tierflow_common.events.envelope import Envelope
-
 Headers = list[tuple[str, bytes]]
 
 
@@ -46,10 +43,6 @@ class EventProducer:
 
     async def stop(self) -> None:
         await self._producer.stop()
-
-    async def send_event(self, topic: str, event: Envelope) -> None:
-        """Encode and send one event to `topic` (a concrete topic name), keyed by its customer_id."""
-        await self.send(topic, event.customer_id.encode(), encode_event(event))
 
     async def send(self, topic: str, key: bytes | None, value: bytes | None, headers: Headers | None = None) -> None:
         """Send one message and wait until the broker has it."""
