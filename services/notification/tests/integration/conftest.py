@@ -11,7 +11,7 @@ import pytest
 from tierflow_common.clock import zone_where_it_is
 from tierflow_common.db.engine import create_engine
 from tierflow_common.events import NotificationRecorded, decode_event, topics
-from tierflow_notification.adapters import repository
+from tierflow_notification.adapters import records as record_store
 from tierflow_notification.bootstrap import MIGRATIONS_DIR
 from tierflow_notification.settings import NotificationSettings
 from tierflow_testing import builders as b
@@ -72,7 +72,7 @@ async def log_reader(settings: NotificationSettings) -> AsyncIterator[Any]:
 
     async def read(customer_id: str) -> list[tuple[str, str, str]]:
         async with engine.connect() as conn:
-            rows = await repository.for_customer(conn, customer_id=customer_id)
+            rows = await record_store.records_for_customer(conn, customer_id=customer_id)
         return [(str(r["template"]), str(r["status"]), str(r["reason"])) for r in rows]
 
     yield read

@@ -21,7 +21,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority
-from tierflow_notification.adapters import repository
+from tierflow_notification.adapters import tasks
+from tierflow_notification.domain.tasks import AdvisorTask, TaskStatus
 
 log = logging.getLogger("tierflow.notification.delivery")
 
@@ -159,19 +160,17 @@ class AdvisorTaskAdapter:
 
     async def deliver(self, message: OutboundMessage) -> None:
         async with self._engine.begin() as conn:
-            await repository.open_task(
+            await tasks.open_task(
                 conn,
-                {
-                    "task_id": message.notification_id,
-                    "advisor_id": message.advisor_id,
-                    "customer_id": message.customer_id,
-                    "decision_id": message.decision_id,
-                    "template": message.template,
-                    "priority": message.priority.value,
-                    "due_at": message.task_due_at,
-                    "status": "open",
-                    "created_at": message.sent_at,
-                    "closed_at": None,
-                    "closed_by": None,
-                },
+                AdvisorTask(
+                    task_id=message.notification_id,
+                    advisor_id=message.advisor_id,
+                    customer_id=message.customer_id,
+                    decision_id=message.decision_id,
+                    template=message.template,
+                    priority=message.priority,
+                    due_at=message.task_due_at,
+                    status=TaskStatus.OPEN,
+                    created_at=message.sent_at,
+                ),
             )
