@@ -26,6 +26,7 @@ from tierflow_notification.service import NotificationService
 from tierflow_notification.settings import NotificationSettings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SUBSCRIBED = (ROUTING, CUSTOMER, TRADE, LOGIN)  # every event type on these has a handler (handlers.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ def build_worker(settings: NotificationSettings) -> NotificationWorker:
         ),
         batch=settings.sweep_batch,
     )
-    loop = consumer_loop(parts, subscribe=[ROUTING, CUSTOMER, TRADE, LOGIN], processor=service)
+    loop = consumer_loop(parts, subscribe=SUBSCRIBED, processor=service)
     runtime = service_runtime(parts, loop, background=[sweeper_task(parts, runner.sweep_once)])
     if webhook is not None:
         runtime.shutdown.append(webhook.close)
