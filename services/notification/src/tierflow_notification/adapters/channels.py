@@ -44,6 +44,7 @@ class OutboundMessage:
     task_due_at: datetime
 
     def as_json(self) -> dict[str, Any]:
+        """The body a provider receives: ids, flow, channel and template, nothing personal."""
         return {
             "notification_id": str(self.notification_id),
             "decision_id": str(self.decision_id),
@@ -72,13 +73,18 @@ class CircuitOpen(DeliveryError):
 
 
 class ChannelAdapter(Protocol):
-    async def deliver(self, message: OutboundMessage) -> None: ...
+    """How messages leave on one channel; idempotent on the notification id."""
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        """Hand the message over, or raise DeliveryError."""
+        ...
 
 
 class LogAdapter:
     """The embedded default: one JSON log line per delivered message (ids only, no personal data)."""
 
     async def deliver(self, message: OutboundMessage) -> None:
+        """Log the message as delivered."""
         log.info("notification delivered", extra=message.as_json())
 
 
@@ -98,6 +104,7 @@ class CircuitBreaker:
 
     @property
     def state(self) -> str:
+        """closed, open, or half_open (the reset time has passed: one trial may go through)."""
         if self._opened_at is None:
             return "closed"
         return "half_open" if self._clock() - self._opened_at >= self._reset_after_s else "open"
@@ -112,11 +119,13 @@ class CircuitBreaker:
             self._trial_running = True
 
     def succeeded(self) -> None:
+        """A call went through: close the circuit."""
         self._failures = 0
         self._opened_at = None
         self._trial_running = False
 
     def failed(self) -> None:
+        """A call failed: count it, and open the circuit at the threshold or after a failed trial."""
         self._trial_running = False
         self._failures += 1
         if self._opened_at is not None or self._failures >= self._threshold:
@@ -132,6 +141,7 @@ class WebhookAdapter:
         self.breaker = breaker or CircuitBreaker()
 
     async def deliver(self, message: OutboundMessage) -> None:
+        """POST the message with its notification id as Idempotency-Key."""
         self.breaker.before_call()
         try:
             response = await self._client.post(
@@ -149,6 +159,7 @@ class WebhookAdapter:
         raise DeliveryError(f"webhook answered {response.status_code}", retryable=not final)
 
     async def close(self) -> None:
+        """Close the HTTP client."""
         await self._client.aclose()
 
 
@@ -159,6 +170,7 @@ class AdvisorTaskAdapter:
         self._engine = engine
 
     async def deliver(self, message: OutboundMessage) -> None:
+        """Open the task once, in its own transaction."""
         async with self._engine.begin() as conn:
             await tasks.open_task(
                 conn,

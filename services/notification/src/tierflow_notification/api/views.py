@@ -15,6 +15,8 @@ TASK_ID_EXAMPLE = "0b8e3c1e-4d0f-5a5e-9c57-3f1d2a6b7c80"
 
 
 class View(BaseModel):
+    """A frozen response model."""
+
     model_config = ConfigDict(frozen=True)
 
 
