@@ -1,4 +1,8 @@
-"""The operations endpoints every service serves: /healthz, /readyz and /metrics."""
+"""The operations endpoints every service serves: /healthz, /readyz and /metrics.
+
+A worker serves them on its ops port; a worker with an HTTP API of its own (the notification
+service's task API) serves that FastAPI application on the same port, with these routes added.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import contextlib
 import os
 import socket
 from collections.abc import Awaitable, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest, multiprocess
@@ -14,6 +19,9 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 ReadinessCheck = Callable[[], Awaitable[None]]
 CHECK_TIMEOUT_S = 2.0
@@ -86,7 +94,11 @@ class EmbeddedServer(uvicorn.Server):
 
 
 class OpsServer:
-    """A small in-process HTTP server for the ops endpoints of a worker service."""
+    """A small in-process HTTP server for the ops endpoints of a worker service.
+
+    With `api`, it serves that application (its OpenAPI at /docs and /openapi.json) with the ops
+    routes (and `routes`) put in front of its own, so they stay open and answer as they always did.
+    """
 
     def __init__(
         self,
@@ -95,8 +107,15 @@ class OpsServer:
         checks: dict[str, ReadinessCheck],
         alive: Callable[[], bool],
         routes: Sequence[BaseRoute] = (),
+        api: FastAPI | None = None,
     ) -> None:
-        self._app = Starlette(routes=[*ops_routes(service=service, checks=checks, alive=alive), *routes])
+        served = [*ops_routes(service=service, checks=checks, alive=alive), *routes]
+        self._app: Starlette
+        if api is None:
+            self._app = Starlette(routes=served)
+        else:
+            api.router.routes[:0] = served
+            self._app = api
         self._server: EmbeddedServer | None = None
         self._task: asyncio.Task[None] | None = None
         self.port = 0

@@ -7,11 +7,15 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from starlette.routing import BaseRoute
 
 from tierflow_common.kafka.consumer import ConsumerLoop
 from tierflow_common.ops import OpsServer, ReadinessCheck
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +33,7 @@ class ServiceRuntime:
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     background: list[BackgroundTask] = field(default_factory=list)
     routes: list[BaseRoute] = field(default_factory=list)  # served beside /healthz, /readyz and /metrics
+    api: FastAPI | None = None  # an HTTP API served on the ops port, beside /healthz, /readyz and /metrics
 
 
 async def serve(runtime: ServiceRuntime, *, ops_host: str, ops_port: int) -> int:
@@ -51,6 +56,7 @@ async def serve(runtime: ServiceRuntime, *, ops_host: str, ops_port: int) -> int
         checks=runtime.checks,
         alive=lambda: consumer_task is not None and not consumer_task.done(),
         routes=runtime.routes,
+        api=runtime.api,
     )
     started: list[Callable[[], Awaitable[None]]] = []
     exit_code = 0

@@ -1,11 +1,14 @@
-"""The one place the notification service is wired."""
+"""The one place the notification service is wired: clients, adapters, the batch processor, the step runner."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from tierflow_common.auth import TokenVerifier
-from tierflow_common.clock import AcceleratedClock, Clock
+from tierflow_common.clock import AcceleratedClock, Clock, WallClock
 from tierflow_common.events.outputs import NotificationChannel
 from tierflow_common.events.topics import CUSTOMER, LOGIN, ROUTING, TRADE
 from tierflow_common.runtime import ServiceRuntime
@@ -21,13 +24,30 @@ from tierflow_notification.domain.playbooks import load_playbooks
 from tierflow_notification.runner import DeliveryPolicy, StepRunner
 from tierflow_notification.service import NotificationService
 from tierflow_notification.settings import NotificationSettings
-from tierflow_notification.tasks_api import task_routes
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+SUBSCRIBED = (ROUTING, CUSTOMER, TRADE, LOGIN)  # every event type on these has a handler (handlers.py)
 
 
-def build(settings: NotificationSettings) -> ServiceRuntime:
-    """Consumer loop on decisions, customers, trades and logins; the step runner; the task API."""
+@dataclass(frozen=True, slots=True)
+class TaskApiDependencies:
+    """What the task API's routes use (read through api/deps.py)."""
+
+    engine: AsyncEngine
+    verifier: TokenVerifier
+    clock: Clock
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationWorker:
+    """The service process as built: its runtime, and the dependencies its task API is served with."""
+
+    runtime: ServiceRuntime
+    task_api: TaskApiDependencies
+
+
+def build_worker(settings: NotificationSettings) -> NotificationWorker:
+    """Consumer loop on decisions, customers, trades and logins; the step runner; the task API's clients."""
     playbooks = load_playbooks(settings.playbook_file)
     parts = pipeline_parts("notification", settings)
     clock: Clock = AcceleratedClock(settings.clock_speed) if settings.clock_speed != 1 else parts.clock
@@ -59,9 +79,11 @@ def build(settings: NotificationSettings) -> ServiceRuntime:
         ),
         batch=settings.sweep_batch,
     )
-    loop = consumer_loop(parts, subscribe=[ROUTING, CUSTOMER, TRADE, LOGIN], processor=service)
+    loop = consumer_loop(parts, subscribe=SUBSCRIBED, processor=service)
     runtime = service_runtime(parts, loop, background=[sweeper_task(parts, runner.sweep_once)])
-    runtime.routes.extend(task_routes(parts.engine, TokenVerifier.from_settings(settings)))
     if webhook is not None:
         runtime.shutdown.append(webhook.close)
-    return runtime
+    # People close tasks at the time on the wall, whatever clock the step timers run on.
+    verifier = TokenVerifier.from_settings(settings)
+    task_api = TaskApiDependencies(engine=parts.engine, verifier=verifier, clock=WallClock())
+    return NotificationWorker(runtime=runtime, task_api=task_api)

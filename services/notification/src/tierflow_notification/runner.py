@@ -23,24 +23,25 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from tierflow_common.clock import Clock
 from tierflow_common.db.outbox import Outbox, OutboxTransaction
 from tierflow_common.events import Topics
 from tierflow_common.events.outputs import MessageClass, NotificationChannel, NotificationStatus
-from tierflow_notification.adapters import repository
+from tierflow_notification.adapters import contacts, records, steps
 from tierflow_notification.adapters.channels import ChannelAdapter, CircuitOpen, DeliveryError, OutboundMessage
-from tierflow_notification.adapters.repository import Record, StoredStep
 from tierflow_notification.domain.governance import Action, govern
 from tierflow_notification.domain.outreach import outcome_id, sent_id
 from tierflow_notification.domain.playbooks import Governance
-from tierflow_notification.records import log_records
-from tierflow_notification.service import due_view
+from tierflow_notification.domain.records import NotificationRecord
+from tierflow_notification.domain.steps import StepChange, StepStatus, StoredStep, due_view
+from tierflow_notification.notification_log import log_records
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryPolicy:
+    """Attempts, backoff, lease, timeout and concurrency of deliveries (from the service settings)."""
+
     max_attempts: int = 6
     backoff_s: float = 2.0
     backoff_max_s: float = 600.0
@@ -50,20 +51,26 @@ class DeliveryPolicy:
     clock_speed: float = 1.0  # real seconds above are stretched by this on an accelerated clock
 
     def clock_delta(self, seconds: float) -> timedelta:
+        """Real seconds as a span of the service's clock."""
         return timedelta(seconds=seconds * self.clock_speed)
 
     def backoff(self, attempt: int) -> timedelta:
+        """The wait before retrying after `attempt` failed: doubling, capped."""
         return self.clock_delta(min(self.backoff_max_s, self.backoff_s * 2 ** max(0, attempt - 1)))
 
 
 @dataclass(frozen=True, slots=True)
 class Sending:
+    """A step marked `sending`: the channel it goes out on and the consent evidence it relied on."""
+
     step: StoredStep
     channel: NotificationChannel
     evidence: dict[str, object] | None
 
 
 class StepRunner:
+    """Sends due steps: govern and lease, deliver outside any transaction, settle."""
+
     def __init__(
         self,
         *,
@@ -88,7 +95,7 @@ class StepRunner:
         """Handle one batch of due steps; return how many there were (0: nothing due)."""
         now = self._clock.now()
         async with self._outbox.transaction() as tx:
-            due = await repository.due_steps_for_update(tx.connection, now=now, limit=self._batch)
+            due = await steps.due_steps_for_update(tx.connection, now=now, limit=self._batch)
             if not due:
                 return 0
             sending = await self._govern(tx, due, now)
@@ -100,22 +107,22 @@ class StepRunner:
     async def _govern(self, tx: OutboxTransaction, due: Sequence[StoredStep], now: datetime) -> list[Sending]:
         conn = tx.connection
         customers = {s.customer_id for s in due}
-        contacts = await repository.load_contacts(conn, customers, lock=True)
+        known = await contacts.load_contacts(conn, customers, lock=True)
         window = timedelta(days=self._governance.frequency_cap.per_days)
-        sent = await repository.marketing_sent(conn, customers, since=now - window)
-        records: list[Record] = []
+        sent = await records.marketing_sent(conn, customers, since=now - window)
+        logged: list[NotificationRecord] = []
         sending: list[Sending] = []
-        changes: list[dict[str, Any]] = []
+        changes: list[StepChange] = []
         lease_until = now + self._policy.clock_delta(self._policy.lease_s)
         for step in due:
-            if step.status == "sending" and step.channel is not None:
+            if step.status is StepStatus.SENDING and step.channel is not None:
                 # Its lease ran out: the process delivering it died. Deliver again, same notification id.
-                changes.append({"step_id": step.step_id, "due_at": lease_until, "updated_at": now})
+                changes.append(StepChange(step.step_id, now, due_at=lease_until))
                 sending.append(Sending(step, step.channel, None))
                 continue
             verdict = govern(
                 due_view(step),
-                contact=contacts.get(step.customer_id),
+                contact=known.get(step.customer_id),
                 now=now,
                 marketing_sent=sent.get(step.customer_id, []),
                 rules=self._governance,
@@ -123,26 +130,24 @@ class StepRunner:
             channel = verdict.channel or step.channels[0]
             if verdict.action is Action.SEND:
                 changes.append(
-                    {
-                        "step_id": step.step_id,
-                        "status": "sending",
-                        "channel": channel.value,
-                        "attempts": step.attempts + 1,
-                        "due_at": lease_until,
-                        "updated_at": now,
-                    }
+                    StepChange(
+                        step.step_id,
+                        now,
+                        status=StepStatus.SENDING,
+                        channel=channel,
+                        attempts=step.attempts + 1,
+                        due_at=lease_until,
+                    )
                 )
                 sending.append(Sending(step, channel, verdict.evidence or None))
                 if step.message_class is MessageClass.MARKETING:
                     sent.setdefault(step.customer_id, []).append(now)  # counts for the rest of the batch
             elif verdict.action is Action.DEFER:
                 assert verdict.until is not None
-                changes.append(
-                    {"step_id": step.step_id, "due_at": verdict.until, "last_reason": verdict.reason, "updated_at": now}
-                )
+                changes.append(StepChange(step.step_id, now, due_at=verdict.until, last_reason=verdict.reason))
                 key = f"{verdict.reason}@{verdict.until.isoformat()}"
-                records.append(
-                    Record(
+                logged.append(
+                    NotificationRecord(
                         outcome_id(step.step_id, "deferred", step.attempts, key),
                         step,
                         channel,
@@ -153,11 +158,9 @@ class StepRunner:
                     )
                 )
             else:
-                changes.append(
-                    {"step_id": step.step_id, "status": "cancelled", "last_reason": verdict.reason, "updated_at": now}
-                )
-                records.append(
-                    Record(
+                changes.append(StepChange(step.step_id, now, status=StepStatus.CANCELLED, last_reason=verdict.reason))
+                logged.append(
+                    NotificationRecord(
                         outcome_id(step.step_id, "suppressed", step.attempts, verdict.reason),
                         step,
                         channel,
@@ -166,8 +169,8 @@ class StepRunner:
                         evidence=verdict.evidence or None,
                     )
                 )
-        await repository.update_steps(conn, changes)
-        await log_records(tx, records, now, self._topics)
+        await steps.update_steps(conn, changes)
+        await log_records(tx, logged, now, self._topics)
         return sending
 
     async def _deliver(self, sending: Sending, now: datetime) -> DeliveryError | None:
@@ -199,17 +202,15 @@ class StepRunner:
     async def _settle(self, tx: OutboxTransaction, outcomes: Sequence[tuple[Sending, DeliveryError | None]]) -> None:
         conn = tx.connection
         now = self._clock.now()
-        records: list[Record] = []
-        changes: list[dict[str, Any]] = []
+        logged: list[NotificationRecord] = []
+        changes: list[StepChange] = []
         for sending, error in outcomes:
             step, channel = sending.step, sending.channel
-            attempts = step.attempts + (0 if step.status == "sending" else 1)
+            attempts = step.attempts + (0 if step.status is StepStatus.SENDING else 1)
             if error is None:
-                changes.append(
-                    {"step_id": step.step_id, "status": "done", "last_reason": "delivered", "updated_at": now}
-                )
-                records.append(
-                    Record(
+                changes.append(StepChange(step.step_id, now, status=StepStatus.DONE, last_reason="delivered"))
+                logged.append(
+                    NotificationRecord(
                         sent_id(step.step_id),
                         step,
                         channel,
@@ -222,28 +223,24 @@ class StepRunner:
             elif isinstance(error, CircuitOpen):
                 retry_at = now + self._policy.clock_delta(error.retry_in_s)
                 changes.append(
-                    {
-                        "step_id": step.step_id,
-                        "status": "pending",
-                        "attempts": attempts - 1,
-                        "due_at": retry_at,
-                        "last_reason": "provider_unavailable",
-                        "updated_at": now,
-                    }
+                    StepChange(
+                        step.step_id,
+                        now,
+                        status=StepStatus.PENDING,
+                        attempts=attempts - 1,
+                        due_at=retry_at,
+                        last_reason="provider_unavailable",
+                    )
                 )
             elif error.retryable and attempts < self._policy.max_attempts:
                 retry_at = now + self._policy.backoff(attempts)
                 changes.append(
-                    {
-                        "step_id": step.step_id,
-                        "status": "pending",
-                        "due_at": retry_at,
-                        "last_reason": "provider_retry",
-                        "updated_at": now,
-                    }
+                    StepChange(
+                        step.step_id, now, status=StepStatus.PENDING, due_at=retry_at, last_reason="provider_retry"
+                    )
                 )
-                records.append(
-                    Record(
+                logged.append(
+                    NotificationRecord(
                         outcome_id(step.step_id, "deferred", attempts, "provider_retry"),
                         step,
                         channel,
@@ -254,12 +251,12 @@ class StepRunner:
                 )
             else:
                 failed_id = outcome_id(step.step_id, "failed", attempts, "provider_gave_up")
-                changes.append(
-                    {"step_id": step.step_id, "status": "done", "last_reason": "provider_gave_up", "updated_at": now}
+                changes.append(StepChange(step.step_id, now, status=StepStatus.DONE, last_reason="provider_gave_up"))
+                await records.record_failure(
+                    conn, notification_id=failed_id, step=step, channel=channel, error=str(error), now=now
                 )
-                await repository.record_failure(
-                    conn, notification_id=failed_id, step=step, channel=channel.value, error=str(error), now=now
+                logged.append(
+                    NotificationRecord(failed_id, step, channel, NotificationStatus.FAILED, "provider_gave_up")
                 )
-                records.append(Record(failed_id, step, channel, NotificationStatus.FAILED, "provider_gave_up"))
-        await repository.update_steps(conn, changes)
-        await log_records(tx, records, now, self._topics)
+        await steps.update_steps(conn, changes)
+        await log_records(tx, logged, now, self._topics)

@@ -13,6 +13,8 @@ from tierflow_common.events.outputs import NotificationChannel
 
 
 class NotificationSettings(ServiceSettings, JwtSettings):
+    """The notification worker's settings: playbooks, delivery, the task API's tokens."""
+
     model_config = SettingsConfigDict(env_prefix="TIERFLOW_NOTIFICATION_", frozen=True, extra="ignore")
 
     consumer_group: str = "tierflow-notification"

@@ -1,18 +1,28 @@
-"""Notification integration helpers: settings, customers in daylight, reading the log and the topic."""
+"""Notification integration helpers: settings, customers in daylight, reading the log and the topic, the task API."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+import uuid
+from collections.abc import AsyncIterator, Hashable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tierflow_common.auth import TokenVerifier, mint_token
 from tierflow_common.clock import zone_where_it_is
 from tierflow_common.db.engine import create_engine
 from tierflow_common.events import NotificationRecorded, decode_event, topics
-from tierflow_notification.adapters import repository
-from tierflow_notification.bootstrap import MIGRATIONS_DIR
+from tierflow_common.events.outputs import Priority
+from tierflow_common.ops import OpsServer
+from tierflow_notification.adapters import records as record_store
+from tierflow_notification.adapters import tasks
+from tierflow_notification.api.app import create_app
+from tierflow_notification.bootstrap import MIGRATIONS_DIR, TaskApiDependencies
+from tierflow_notification.domain.tasks import AdvisorTask, TaskStatus
 from tierflow_notification.settings import NotificationSettings
 from tierflow_testing import builders as b
 from tierflow_testing.kafka import produce, read_topic
@@ -72,8 +82,81 @@ async def log_reader(settings: NotificationSettings) -> AsyncIterator[Any]:
 
     async def read(customer_id: str) -> list[tuple[str, str, str]]:
         async with engine.connect() as conn:
-            rows = await repository.for_customer(conn, customer_id=customer_id)
+            rows = await record_store.records_for_customer(conn, customer_id=customer_id)
         return [(str(r["template"]), str(r["status"]), str(r["reason"])) for r in rows]
 
     yield read
     await engine.dispose()
+
+
+def bearer(*scopes: str, subject: str = "advisor-ui") -> dict[str, str]:
+    """A signed token with these scopes (none: no Authorization header)."""
+    if not scopes:
+        return {}
+    return {"Authorization": f"Bearer {mint_token(secret=SECRET, subject=subject, scopes=list(scopes))}"}
+
+
+class FixedClock:
+    """A clock that stays at one moment (the task API's closing time)."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def observe(self, occurred_at: datetime, source: Hashable | None = None) -> None:
+        return None
+
+    def set_idle(self, source: Hashable, idle: bool) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class TaskApi:
+    """The task API as the worker serves it on its ops port, over TCP, on a migrated schema."""
+
+    client: httpx.AsyncClient
+    engine: AsyncEngine
+    clock: FixedClock
+
+    async def open_tasks(
+        self, advisor_id: str | None, count: int, *, status: TaskStatus = TaskStatus.OPEN
+    ) -> list[str]:
+        """Store `count` tasks for an advisor (None: the outreach queue); their ids in id order."""
+        created = self.clock.now() - timedelta(hours=1)
+        stored = [
+            AdvisorTask(
+                task_id=uuid.uuid4(),
+                advisor_id=advisor_id,
+                customer_id=f"C{n}",
+                decision_id=uuid.uuid4(),
+                template="advisor.new_customer" if advisor_id else "reactivation.call_day7",
+                priority=Priority.NORMAL,
+                due_at=created + timedelta(days=2),
+                status=status,
+                created_at=created,
+            )
+            for n in range(count)
+        ]
+        async with self.engine.begin() as conn:
+            for task in stored:
+                await tasks.open_task(conn, task)
+        return sorted(str(t.task_id) for t in stored)
+
+
+@pytest.fixture
+async def task_api(settings: NotificationSettings) -> AsyncIterator[TaskApi]:
+    engine = create_engine(
+        settings.infra.database_url.get_secret_value(), schema=settings.db_schema, application_name="test"
+    )
+    clock = FixedClock(datetime(2026, 11, 20, 4, 0, tzinfo=UTC))
+    app = create_app(TaskApiDependencies(engine=engine, verifier=TokenVerifier.from_settings(settings), clock=clock))
+    server = OpsServer(service="notification", checks={}, alive=lambda: True, api=app)
+    await server.start("127.0.0.1", 0)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as client:
+            yield TaskApi(client, engine, clock)
+    finally:
+        await server.stop()
+        await engine.dispose()

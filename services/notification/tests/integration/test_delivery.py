@@ -20,8 +20,8 @@ from starlette.routing import Route
 from tierflow_common.auth import mint_token
 from tierflow_common.events import topics
 from tierflow_common.infra.embedded import free_port
-from tierflow_notification.bootstrap import build
 from tierflow_notification.settings import NotificationSettings
+from tierflow_notification.worker import build
 from tierflow_testing import builders as b
 from tierflow_testing.http import serving
 from tierflow_testing.kafka import produce, wait_until

@@ -110,8 +110,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         headers = dict(exc.headers or {})
-        if exc.status_code == 405:
-            headers["Allow"] = ", ".join(_allowed_methods(app, request.url.path))
+        allowed = _allowed_methods(app, request.url.path) if exc.status_code == 405 else []
+        if allowed:  # a path outside the OpenAPI document (/healthz) keeps the Allow its route gave
+            headers["Allow"] = ", ".join(allowed)
         return error_response(exc.status_code, CODE_OF_STATUS.get(exc.status_code, "error"), str(exc.detail), headers)
 
     @app.exception_handler(RequestValidationError)

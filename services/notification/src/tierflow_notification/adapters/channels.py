@@ -21,7 +21,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority
-from tierflow_notification.adapters import repository
+from tierflow_notification.adapters import tasks
+from tierflow_notification.domain.tasks import AdvisorTask, TaskStatus
 
 log = logging.getLogger("tierflow.notification.delivery")
 
@@ -43,6 +44,7 @@ class OutboundMessage:
     task_due_at: datetime
 
     def as_json(self) -> dict[str, Any]:
+        """The body a provider receives: ids, flow, channel and template, nothing personal."""
         return {
             "notification_id": str(self.notification_id),
             "decision_id": str(self.decision_id),
@@ -71,13 +73,18 @@ class CircuitOpen(DeliveryError):
 
 
 class ChannelAdapter(Protocol):
-    async def deliver(self, message: OutboundMessage) -> None: ...
+    """How messages leave on one channel; idempotent on the notification id."""
+
+    async def deliver(self, message: OutboundMessage) -> None:
+        """Hand the message over, or raise DeliveryError."""
+        ...
 
 
 class LogAdapter:
     """The embedded default: one JSON log line per delivered message (ids only, no personal data)."""
 
     async def deliver(self, message: OutboundMessage) -> None:
+        """Log the message as delivered."""
         log.info("notification delivered", extra=message.as_json())
 
 
@@ -97,6 +104,7 @@ class CircuitBreaker:
 
     @property
     def state(self) -> str:
+        """closed, open, or half_open (the reset time has passed: one trial may go through)."""
         if self._opened_at is None:
             return "closed"
         return "half_open" if self._clock() - self._opened_at >= self._reset_after_s else "open"
@@ -111,11 +119,13 @@ class CircuitBreaker:
             self._trial_running = True
 
     def succeeded(self) -> None:
+        """A call went through: close the circuit."""
         self._failures = 0
         self._opened_at = None
         self._trial_running = False
 
     def failed(self) -> None:
+        """A call failed: count it, and open the circuit at the threshold or after a failed trial."""
         self._trial_running = False
         self._failures += 1
         if self._opened_at is not None or self._failures >= self._threshold:
@@ -131,6 +141,7 @@ class WebhookAdapter:
         self.breaker = breaker or CircuitBreaker()
 
     async def deliver(self, message: OutboundMessage) -> None:
+        """POST the message with its notification id as Idempotency-Key."""
         self.breaker.before_call()
         try:
             response = await self._client.post(
@@ -148,6 +159,7 @@ class WebhookAdapter:
         raise DeliveryError(f"webhook answered {response.status_code}", retryable=not final)
 
     async def close(self) -> None:
+        """Close the HTTP client."""
         await self._client.aclose()
 
 
@@ -158,20 +170,19 @@ class AdvisorTaskAdapter:
         self._engine = engine
 
     async def deliver(self, message: OutboundMessage) -> None:
+        """Open the task once, in its own transaction."""
         async with self._engine.begin() as conn:
-            await repository.open_task(
+            await tasks.open_task(
                 conn,
-                {
-                    "task_id": message.notification_id,
-                    "advisor_id": message.advisor_id,
-                    "customer_id": message.customer_id,
-                    "decision_id": message.decision_id,
-                    "template": message.template,
-                    "priority": message.priority.value,
-                    "due_at": message.task_due_at,
-                    "status": "open",
-                    "created_at": message.sent_at,
-                    "closed_at": None,
-                    "closed_by": None,
-                },
+                AdvisorTask(
+                    task_id=message.notification_id,
+                    advisor_id=message.advisor_id,
+                    customer_id=message.customer_id,
+                    decision_id=message.decision_id,
+                    template=message.template,
+                    priority=message.priority,
+                    due_at=message.task_due_at,
+                    status=TaskStatus.OPEN,
+                    created_at=message.sent_at,
+                ),
             )

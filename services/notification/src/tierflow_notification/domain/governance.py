@@ -29,6 +29,8 @@ from tierflow_notification.domain.playbooks import CONSENT_FOR_CHANNEL, INTERRUP
 
 
 class Action(StrEnum):
+    """What governance decides for a due step."""
+
     SEND = "send"
     DEFER = "defer"
     SUPPRESS = "suppress"
@@ -59,6 +61,8 @@ class DueStep:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
+    """Governance's answer for one due step: the action, its reason, the channel, until when, the evidence."""
+
     action: Action
     reason: str
     channel: NotificationChannel | None = None

@@ -7,6 +7,7 @@ keeps once; a step is sent under one notification id however often it is retried
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -31,6 +32,8 @@ class Decision:
 
 @dataclass(frozen=True, slots=True)
 class PlannedStep:
+    """A step a decision's playbook plans, before it is stored."""
+
     step_id: UUID
     customer_id: str
     decision_id: UUID
@@ -47,7 +50,13 @@ class PlannedStep:
     due_at: datetime
 
 
+def decisions_to_plan(newest: Mapping[str, Decision], seen_versions: Mapping[str, int]) -> dict[str, Decision]:
+    """The customers' newest decisions that are newer than any seen before; older ones plan nothing."""
+    return {cid: d for cid, d in newest.items() if d.version > seen_versions.get(cid, 0)}
+
+
 def step_id(decision_id: UUID, name: str) -> UUID:
+    """The id of a decision's step: the same for a redelivered decision."""
     return derived_id("step", decision_id, name)
 
 

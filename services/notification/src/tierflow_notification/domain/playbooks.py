@@ -30,6 +30,8 @@ INTERRUPTING = frozenset({NotificationChannel.PUSH, NotificationChannel.SMS, Not
 
 
 class Model(BaseModel):
+    """A frozen playbook model that refuses unknown keys."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
@@ -51,10 +53,13 @@ class Step(Model):
 
     @property
     def after(self) -> timedelta:
+        """How long after the decision the step is due."""
         return timedelta(days=self.after_days)
 
 
 class FrequencyCap(Model):
+    """At most `max_messages` marketing messages per customer in `per_days`, and what happens over it."""
+
     max_messages: int = Field(default=3, ge=1)
     per_days: float = Field(default=7, gt=0)
     over_cap: Literal["defer", "drop"] = Field(
@@ -66,16 +71,22 @@ class FrequencyCap(Model):
 
 
 class QuietHours(Model):
+    """The customer's local hours when marketing on interrupting channels waits."""
+
     start: time = time(22, 0)
     end: time = time(8, 0)
 
 
 class Governance(Model):
+    """The rules over every flow: the frequency cap and quiet hours."""
+
     frequency_cap: FrequencyCap = FrequencyCap()
     quiet_hours: QuietHours = QuietHours()
 
 
 class PlaybookSet(Model):
+    """A versioned playbook file: the steps of every flow and the governance rules."""
+
     version: str = Field(pattern=r"^[A-Za-z0-9._-]+$", max_length=64)
     description: str = ""
     governance: Governance = Governance()
@@ -93,6 +104,7 @@ class PlaybookSet(Model):
         return self
 
     def steps_for(self, flow: Flow, priority: Priority) -> tuple[Step, ...]:
+        """The steps of a flow that apply to a decision with this priority."""
         return tuple(s for s in self.playbooks[flow] if priority in s.priorities)
 
 
@@ -108,4 +120,5 @@ def parse_playbooks(text: str, *, source: str = "playbooks") -> PlaybookSet:
 
 
 def load_playbooks(path: Path) -> PlaybookSet:
+    """Read and validate a playbook file; ConfigurationError names the first problem."""
     return parse_playbooks(path.read_text(), source=str(path))

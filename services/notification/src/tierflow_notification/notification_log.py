@@ -1,4 +1,4 @@
-"""A notification log record as a tierflow.notification.v1 message, counted in the metrics."""
+"""The notification log: each record written once, published as a tierflow.notification.v1 message, counted."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from tierflow_common.db.outbox import OutboxTransaction, OutgoingMessage
 from tierflow_common.events import NotificationRecorded, Topics, encode_event
 from tierflow_common.events.outputs import ConsentEvidence, NotificationRecordedPayload
 from tierflow_common.events.topics import NOTIFICATION
-from tierflow_notification.adapters import repository
-from tierflow_notification.adapters.repository import Record
+from tierflow_notification.adapters import records as record_store
+from tierflow_notification.domain.records import NotificationRecord
 from tierflow_notification.metrics import NOTIFICATIONS
 
 SOURCE = "tierflow-notification"
 
 
-def record_message(record: Record, now: datetime, topics: Topics) -> OutgoingMessage:
+def record_message(record: NotificationRecord, now: datetime, topics: Topics) -> OutgoingMessage:
+    """The tierflow.notification.v1 message of a record (and count it in the metrics)."""
     step = record.step
     NOTIFICATIONS.labels(step.flow.value, record.channel.value, record.status.value, record.reason).inc()
     event = NotificationRecorded(
@@ -42,9 +43,11 @@ def record_message(record: Record, now: datetime, topics: Topics) -> OutgoingMes
     return OutgoingMessage(topic=topics.name(NOTIFICATION), key=step.customer_id.encode(), value=encode_event(event))
 
 
-async def log_records(tx: OutboxTransaction, records: Sequence[Record], now: datetime, topics: Topics) -> None:
+async def log_records(
+    tx: OutboxTransaction, records: Sequence[NotificationRecord], now: datetime, topics: Topics
+) -> None:
     """Write records to the notification log and stage a message for each one not logged before."""
-    inserted = await repository.insert_records(tx.connection, records, now=now)
+    inserted = await record_store.insert_records(tx.connection, records, now=now)
     for record in records:
         if record.notification_id in inserted:
             tx.add(record_message(record, now, topics))

@@ -1,0 +1,69 @@
+"""/v1/tasks: the advisor workbench's tasks, listed per advisor (or the outreach queue) and closed."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from tierflow_common.web.errors import documented
+from tierflow_notification.api.deps import ClientsDep, TaskReaderDep, TaskWriterDep
+from tierflow_notification.api.views import TaskPage, TaskRead
+from tierflow_notification.application import tasks
+from tierflow_notification.domain.tasks import TaskStatus
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
+
+AdvisorQuery = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=128,
+        pattern=r"^[A-Za-z0-9_.:/-]+$",
+        description="The advisor whose tasks to list (or give `queue=outreach`).",
+        examples=["ADV017"],
+    ),
+]
+QueueQuery = Annotated[
+    str | None,
+    Query(description="`outreach`: the outreach team's queue, tasks without an advisor.", examples=["outreach"]),
+]
+LimitQuery = Annotated[int, Query(ge=1, le=500, description="At most this many tasks.")]
+AfterQuery = Annotated[UUID | None, Query(description="The `next_after` of the previous page.")]
+
+
+@router.get(
+    "",
+    response_model=TaskPage,
+    responses=documented(s422="A parameter is malformed, or neither (or both) of advisor_id and queue=outreach."),
+    summary="Tasks of an advisor or of the outreach queue",
+    description="Ordered by task id; pass `next_after` back as `after` for the next page. Scope: `task:read`.",
+)
+async def list_tasks(
+    _: TaskReaderDep,
+    clients: ClientsDep,
+    advisor_id: AdvisorQuery = None,
+    queue: QueueQuery = None,
+    status: TaskStatus = TaskStatus.OPEN,
+    limit: LimitQuery = 100,
+    after: AfterQuery = None,
+) -> TaskPage:
+    """One page of an advisor's (or the outreach queue's) tasks with a status."""
+    listing = await tasks.list_tasks(
+        clients.engine, advisor_id=advisor_id, queue=queue, status=status, limit=limit, after=after
+    )
+    return TaskPage.of(listing)
+
+
+@router.post(
+    "/{task_id}/done",
+    response_model=TaskRead,
+    responses=documented(404, s404="No task has this id."),
+    summary="Close a task",
+    description="Marks the task done by the caller; closing it again keeps the first closer. Scope: `task:write`.",
+)
+async def close_task(task_id: UUID, principal: TaskWriterDep, clients: ClientsDep) -> TaskRead:
+    """Close a task as the calling principal."""
+    task = await tasks.close_task(clients.engine, task_id=task_id, closed_by=principal.subject, clock=clients.clock)
+    return TaskRead.of(task)

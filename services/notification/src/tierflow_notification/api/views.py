@@ -1,0 +1,62 @@
+"""Response models of the task API (TaskRead, TaskPage), with examples for OpenAPI."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tierflow_common.events.outputs import Priority
+from tierflow_notification.application.tasks import TaskListing
+from tierflow_notification.domain.tasks import AdvisorTask, TaskStatus
+
+TASK_ID_EXAMPLE = "0b8e3c1e-4d0f-5a5e-9c57-3f1d2a6b7c80"
+
+
+class View(BaseModel):
+    """A frozen response model."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class TaskRead(View):
+    """A task on an advisor's workbench, or in the outreach team's queue (no advisor)."""
+
+    task_id: UUID = Field(
+        examples=[TASK_ID_EXAMPLE], description="The notification id of the outreach step that opened it."
+    )
+    advisor_id: str | None = Field(examples=["ADV017"], description="None: the outreach team's queue.")
+    customer_id: str = Field(examples=["C000123"])
+    decision_id: UUID = Field(examples=["5d7c2f0a-8e1b-5f43-a6d2-9b0e4c3a1f27"])
+    template: str = Field(examples=["advisor.new_customer"])
+    priority: Priority
+    due_at: datetime
+    status: TaskStatus
+    created_at: datetime
+    closed_at: datetime | None = Field(default=None, description="When it was first closed.")
+    closed_by: str | None = Field(
+        default=None,
+        examples=["advisor-ui"],
+        description="Who closed it: the token's subject, or `route_changed` when a new route cancelled it.",
+    )
+
+    @classmethod
+    def of(cls, task: AdvisorTask) -> TaskRead:
+        """The view of a stored task."""
+        return cls.model_validate(task, from_attributes=True)
+
+
+class TaskPage(View):
+    """One page of tasks, ordered by task id."""
+
+    items: list[TaskRead]
+    next_after: UUID | None = Field(
+        examples=[TASK_ID_EXAMPLE],
+        description="Pass as `after` for the next page; null when this page was not full.",
+    )
+
+    @classmethod
+    def of(cls, listing: TaskListing) -> TaskPage:
+        """The view of one page of a queue."""
+        return cls(items=[TaskRead.of(task) for task in listing.items], next_after=listing.next_after)

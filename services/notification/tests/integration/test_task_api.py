@@ -1,0 +1,117 @@
+"""The advisor task API on the worker's ops port: scopes, paging, the queue rule, closing, one error shape,
+its OpenAPI document, and the ops endpoints beside it, open."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tierflow_notification.domain.tasks import TaskStatus
+
+from .conftest import TaskApi, bearer
+
+pytestmark = pytest.mark.integration
+
+READ, WRITE = "task:read", "task:write"
+
+
+async def test_without_a_valid_token_or_scope_nothing_is_listed_or_closed(task_api: TaskApi) -> None:
+    api = task_api.client
+    missing = await api.get("/v1/tasks?advisor_id=ADV1")
+    assert (missing.status_code, missing.json()["error"]) == (401, "unauthorized")
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="tierflow"'
+    broken = await api.get("/v1/tasks?advisor_id=ADV1", headers={"Authorization": "Bearer not-a-jwt"})
+    assert (broken.status_code, broken.json()["error"]) == (401, "unauthorized")
+    reader = await api.get("/v1/tasks?advisor_id=ADV1", headers=bearer("route:read"))
+    assert (reader.status_code, reader.json()) == (403, {"error": "forbidden", "detail": "scope task:read required"})
+    closer = await api.post(f"/v1/tasks/{uuid.uuid4()}/done", headers=bearer(READ))
+    assert (closer.status_code, closer.json()) == (403, {"error": "forbidden", "detail": "scope task:write required"})
+
+
+async def test_an_advisor_and_the_outreach_queue_page_through_their_own_tasks(task_api: TaskApi) -> None:
+    api = task_api.client
+    mine = await task_api.open_tasks("ADV1", 3)
+    queue = await task_api.open_tasks(None, 1)
+    await task_api.open_tasks("ADV2", 1)
+    await task_api.open_tasks("ADV1", 1, status=TaskStatus.DONE)
+
+    first = (await api.get("/v1/tasks?advisor_id=ADV1&limit=2", headers=bearer(READ))).json()
+    assert [t["task_id"] for t in first["items"]] == mine[:2] and first["next_after"] == mine[1]
+    rest = (await api.get(f"/v1/tasks?advisor_id=ADV1&limit=2&after={mine[1]}", headers=bearer(READ))).json()
+    assert [t["task_id"] for t in rest["items"]] == mine[2:] and rest["next_after"] is None
+    outreach = (await api.get("/v1/tasks?queue=outreach", headers=bearer(READ))).json()
+    assert [(t["task_id"], t["advisor_id"], t["status"]) for t in outreach["items"]] == [(queue[0], None, "open")]
+    done = (await api.get("/v1/tasks?advisor_id=ADV1&status=done", headers=bearer(READ))).json()
+    assert [t["status"] for t in done["items"]] == ["done"]
+    assert set(first["items"][0]) == {
+        "task_id",
+        "advisor_id",
+        "customer_id",
+        "decision_id",
+        "template",
+        "priority",
+        "due_at",
+        "status",
+        "created_at",
+        "closed_at",
+        "closed_by",
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("", "advisor_id"),
+        ("queue=elsewhere", "advisor_id"),
+        ("advisor_id=ADV1&queue=outreach", "advisor_id"),
+        ("advisor_id=%00", "advisor_id"),  # not an advisor id (was a 500: PostgreSQL refuses NUL in text)
+        ("advisor_id=ADV1&status=lost", "status"),
+        ("advisor_id=ADV1&limit=0", "limit"),
+        ("advisor_id=ADV1&limit=501", "limit"),
+        ("advisor_id=ADV1&limit=many", "limit"),
+        ("advisor_id=ADV1&after=yesterday", "after"),
+    ],
+)
+async def test_a_malformed_listing_is_refused_with_the_parameter_named(
+    task_api: TaskApi, query: str, named: str
+) -> None:
+    answer = await task_api.client.get(f"/v1/tasks?{query}", headers=bearer(READ))
+    assert (answer.status_code, answer.json()["error"]) == (422, "invalid_request")
+    assert named in answer.json()["detail"]
+
+
+async def test_closing_a_task_records_who_and_when_once(task_api: TaskApi) -> None:
+    api = task_api.client
+    [task_id] = await task_api.open_tasks("ADV1", 1)
+    closed = await api.post(f"/v1/tasks/{task_id}/done", headers=bearer(WRITE))
+    assert closed.status_code == 200
+    body = closed.json()
+    assert (body["task_id"], body["status"], body["closed_by"]) == (task_id, "done", "advisor-ui")
+    assert body["closed_at"].startswith("2026-11-20T04:00:00")  # the injected clock's time
+    again = await api.post(f"/v1/tasks/{task_id}/done", headers=bearer(WRITE, subject="someone-else"))
+    assert (again.status_code, again.json()["closed_by"]) == (200, "advisor-ui")
+    assert (await api.get("/v1/tasks?advisor_id=ADV1", headers=bearer(READ))).json()["items"] == []
+
+    unknown = await api.post(f"/v1/tasks/{uuid.uuid4()}/done", headers=bearer(WRITE))
+    assert (unknown.status_code, unknown.json()) == (404, {"error": "not_found", "detail": "no such task"})
+    malformed = await api.post("/v1/tasks/not-a-task/done", headers=bearer(WRITE))
+    assert (malformed.status_code, malformed.json()["error"]) == (422, "invalid_request")
+    assert "task_id" in malformed.json()["detail"]
+
+
+async def test_the_openapi_document_and_the_open_ops_endpoints_share_the_port(task_api: TaskApi) -> None:
+    api = task_api.client
+    schema = (await api.get("/openapi.json")).json()
+    assert schema["info"]["title"] == "tierflow advisor task API"
+    assert set(schema["paths"]) == {"/v1/tasks", "/v1/tasks/{task_id}/done"}
+    assert [t["name"] for t in schema["tags"]] == ["tasks"]
+    assert (await api.get("/docs")).status_code == 200
+    assert (await api.get("/healthz")).json() == {"status": "alive", "service": "notification"}
+    assert (await api.get("/readyz")).json() == {"status": "ready", "service": "notification", "checks": {}}
+    metrics = await api.get("/metrics")
+    assert metrics.status_code == 200 and "tierflow_notifications_total" in metrics.text
+    wrong = await api.post("/healthz")
+    assert (wrong.status_code, set(wrong.headers["Allow"].split(", "))) == (405, {"GET", "HEAD"})
+    not_allowed = await api.delete("/v1/tasks")
+    assert (not_allowed.status_code, not_allowed.headers["Allow"]) == (405, "GET")
