@@ -39,8 +39,9 @@ INFRASTRUCTURE = (
     "prometheus_client",
     "alembic",
 )
-# The edge: what may import a service's bootstrap (the wiring).
-ENTRYPOINTS = ("__main__", "main", "api.app", "api.deps", "api.server")
+# The edge: what may import a service's bootstrap (the wiring): the process entrypoints, the API's
+# application and dependency modules, and notification's worker (which serves the task API).
+ENTRYPOINTS = ("__main__", "main", "worker", "api.app", "api.deps", "api.server")
 
 
 @dataclass(frozen=True)
