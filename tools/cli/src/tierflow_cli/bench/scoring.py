@@ -253,7 +253,9 @@ async def run_sweeper(*, customers: int, partitions: int) -> None:
                 await _sleep(0.5)
             elapsed = time.perf_counter() - (started or time.perf_counter())
             async with engine.connect() as conn:
-                tiers = dict((await conn.execute(text("SELECT tier, count(*) FROM scores GROUP BY tier"))).all())
+                tiers: dict[str, int] = dict(
+                    (await conn.execute(text("SELECT tier, count(*) FROM scores GROUP BY tier"))).tuples().all()
+                )
         finally:
             stop_all(process)
             await engine.dispose()
