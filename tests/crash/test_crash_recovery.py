@@ -21,11 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tierflow_common.db.engine import create_engine
 from tierflow_common.events import decode_event, topics
 from tierflow_common.kafka.producer import EventProducer
-from tierflow_profile.adapters import repository
+from tierflow_profile.adapters.profiles import PROFILES
 from tierflow_profile.bootstrap import MIGRATIONS_DIR
 from tierflow_profile.domain.profile import Profile
 from tierflow_profile.domain.snapshot import settle, view
-from tierflow_profile.handlers import apply_event
+from tierflow_profile.handlers import HANDLERS
 from tierflow_profile.settings import ProfileSettings
 from tierflow_simulator.history import history
 from tierflow_simulator.population import make_population
@@ -66,7 +66,7 @@ def expected_profiles(stream: list, now: datetime) -> dict[str, Profile]:  # typ
         if profile is None:
             profile = profiles[event.customer_id] = Profile(customer_id=event.customer_id)
             settle(profile, now)
-        apply_event(profile, event)
+        HANDLERS[type(event)](profile, event)
     return profiles
 
 
@@ -102,7 +102,7 @@ async def assert_exact(ns: Namespace, engine: AsyncEngine, stream: list) -> None
     now = datetime.now(UTC)
     expected = expected_profiles(stream, now)
     async with engine.connect() as conn:
-        stored = {cid: await repository.get_profile(conn, customer_id=cid) for cid in expected}
+        stored = {cid: await PROFILES.get(conn, cid) for cid in expected}
     for customer_id, want in expected.items():
         got = stored[customer_id]
         assert got is not None, customer_id

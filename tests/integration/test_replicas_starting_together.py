@@ -15,7 +15,7 @@ from tierflow_common.db.engine import create_engine
 from tierflow_common.db.migrations import upgrade_to_head_async
 from tierflow_routing.policy_store import ActivePolicy
 from tierflow_routing.settings import RoutingSettings
-from tierflow_scoring.rules import ActiveRules
+from tierflow_scoring.application.rules import ActiveRules
 from tierflow_scoring.settings import ScoringSettings
 from tierflow_testing.infra import Infra
 

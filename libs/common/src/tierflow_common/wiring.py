@@ -42,17 +42,22 @@ class PipelineParts:
     shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
+def database_engine(settings: ServiceSettings, *, application_name: str) -> AsyncEngine:
+    """An engine on the service's schema (`db_schema`, env prefix respected); nothing is connected yet."""
+    return create_engine(
+        settings.infra.database_url.get_secret_value(),
+        schema=settings.db_schema,
+        application_name=application_name,
+        pool_size=settings.db_pool_size,
+    )
+
+
 def pipeline_parts(name: str, settings: ServiceSettings, *, clock: Clock | None = None) -> PipelineParts:
     """Engine, producer, outbox and dead-letterer for service `name`."""
     infra = settings.infra
     topics = Topics(infra.topic_prefix)
     options = client_options(infra)
-    engine = create_engine(
-        infra.database_url.get_secret_value(),
-        schema=settings.db_schema,
-        application_name=f"tierflow-{name}",
-        pool_size=settings.db_pool_size,
-    )
+    engine = database_engine(settings, application_name=f"tierflow-{name}")
     producer = EventProducer(options, client_id=f"tierflow-{name}")
     return PipelineParts(
         name=name,

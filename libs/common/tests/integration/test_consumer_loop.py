@@ -20,7 +20,7 @@ from tierflow_common.events import decode_event, encode_event, topics
 from tierflow_common.kafka.delivery import Delivery
 from tierflow_common.kafka.producer import EventProducer
 from tierflow_common.wiring import consumer_loop, pipeline_parts, service_runtime
-from tierflow_profile.adapters import repository
+from tierflow_profile.adapters.profiles import PROFILES
 from tierflow_profile.bootstrap import MIGRATIONS_DIR, build
 from tierflow_profile.service import ProfileService
 from tierflow_profile.settings import ProfileSettings
@@ -51,7 +51,7 @@ async def engine(settings: ProfileSettings) -> AsyncIterator[AsyncEngine]:
 
 async def trades_of(engine: AsyncEngine, customer_id: str) -> int | None:
     async with engine.connect() as conn:
-        profile = await repository.get_profile(conn, customer_id=customer_id)
+        profile = await PROFILES.get(conn, customer_id)
     return None if profile is None else profile.trades_total
 
 
@@ -172,7 +172,7 @@ async def test_a_redelivered_event_does_not_change_counts(
     async with running(build(replay)):
         await wait_until(lambda: _all_committed(ns, replay.consumer_group, trade_topic, total=4), what="replay")
     async with engine.connect() as conn:
-        profile = await repository.get_profile(conn, customer_id="C1")
+        profile = await PROFILES.get(conn, "C1")
     assert profile is not None
     assert (profile.trades_total, str(profile.commission_total), profile.version) == (2, "10.00", 1)
 

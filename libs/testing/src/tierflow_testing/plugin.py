@@ -77,7 +77,7 @@ class Namespace:
             REDIS_URL=self.infra.redis_url,
             TIERFLOW_TOPIC_PREFIX=self.topics.prefix,
             TIERFLOW_ENV="test",
-        )  # type: ignore[call-arg]
+        )
 
     @property
     def session_timeout_ms(self) -> int:

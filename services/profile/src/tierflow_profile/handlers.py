@@ -1,8 +1,10 @@
-"""How each input event type changes a profile: HANDLERS maps event classes to pure functions.
+"""How each input event type changes a profile: HANDLERS maps every event class the service consumes
+to the pure function that applies one event of that type (the batch processor calls
+`HANDLERS[type(event)](profile, event)`).
 
 Every handler is commutative with the others: the final profile depends on the set of events,
 not on their arrival order (the property tests check this against a from-scratch computation).
-Call `settle` (domain/clock rules) before applying, so windows are positioned at "now".
+Call `settle` (domain/snapshot.py) before applying, so windows are positioned at "now".
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from tierflow_common.events import (
     LoginSucceeded,
     TradeExecuted,
 )
+from tierflow_common.events.envelope import Envelope
 from tierflow_profile.domain.profile import ZERO, Profile, earliest, latest
 from tierflow_profile.domain.series import CONTACT_OUTCOMES, CONTACT_REASONS, LOGIN_CHANNELS
 
@@ -30,13 +33,20 @@ _OUTCOME_INDEX = {o: len(CONTACT_REASONS) + i for i, o in enumerate(CONTACT_OUTC
 _CONTACT_WIDTH = len(CONTACT_REASONS) + len(CONTACT_OUTCOMES)
 
 
-def _us(moment: Any) -> int:
+def _us(moment: datetime) -> int:
     delta = moment - _EPOCH
     return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def _seen(profile: Profile, event: Envelope) -> None:
+    """Every event: the first and last time anything was seen of the customer."""
+    profile.first_seen_at = earliest(profile.first_seen_at, event.occurred_at)
+    profile.last_event_at = latest(profile.last_event_at, event.occurred_at)
+
+
 def apply_trade(profile: Profile, event: TradeExecuted) -> None:
     """A trade: counts, notional and commission into its business day, mixes, trading days."""
+    _seen(profile, event)
     payload = event.payload
     day = day_of(event.occurred_at)
     profile.trades_total += 1
@@ -59,6 +69,7 @@ def apply_trade(profile: Profile, event: TradeExecuted) -> None:
 
 def apply_login(profile: Profile, event: LoginSucceeded) -> None:
     """A successful login, counted per channel."""
+    _seen(profile, event)
     channel = event.payload.channel.value
     profile.logins_total += 1
     profile.last_login_at = latest(profile.last_login_at, event.occurred_at)
@@ -70,11 +81,13 @@ def apply_login(profile: Profile, event: LoginSucceeded) -> None:
 
 def apply_failed_login(profile: Profile, event: LoginFailed) -> None:
     """A failed login counts, but is not engagement."""
+    _seen(profile, event)
     profile.failed_logins_total += 1
 
 
 def apply_contact(profile: Profile, event: ContactLogged) -> None:
     """A contact: by reason and outcome; complaints; NPS; unanswered outbound contacts in a row."""
+    _seen(profile, event)
     payload = event.payload
     at_us = _us(event.occurred_at)
     profile.contacts_total += 1
@@ -101,6 +114,7 @@ def apply_contact(profile: Profile, event: ContactLogged) -> None:
 
 def apply_balance(profile: Profile, event: BalanceSnapshot) -> None:
     """A balance snapshot: history and inflow always; the current assets only if it is the newest."""
+    _seen(profile, event)
     payload = event.payload
     profile.asset_history.put(day_of(payload.as_of), _us(payload.as_of), payload.total_assets)
     profile.inflows.add(day_of(payload.as_of), (payload.net_inflow,))
@@ -118,6 +132,7 @@ def apply_balance(profile: Profile, event: BalanceSnapshot) -> None:
 
 def apply_customer(profile: Profile, event: CustomerUpdated) -> None:
     """Customer master data: the latest update by event time wins."""
+    _seen(profile, event)
     key = (event.occurred_at, str(event.event_id))
     if profile.master_as_of is not None and key < (profile.master_as_of, profile.master_event_id or ""):
         return
@@ -133,7 +148,7 @@ def apply_customer(profile: Profile, event: CustomerUpdated) -> None:
     profile.master_as_of = event.occurred_at
 
 
-HANDLERS: dict[type[Any], Callable[[Profile, Any], None]] = {
+HANDLERS: dict[type[Envelope], Callable[[Profile, Any], None]] = {
     TradeExecuted: apply_trade,
     LoginSucceeded: apply_login,
     LoginFailed: apply_failed_login,
@@ -141,10 +156,3 @@ HANDLERS: dict[type[Any], Callable[[Profile, Any], None]] = {
     BalanceSnapshot: apply_balance,
     CustomerUpdated: apply_customer,
 }
-
-
-def apply_event(profile: Profile, event: Any) -> None:
-    """Apply any input event: note its time, then dispatch on its type."""
-    profile.first_seen_at = earliest(profile.first_seen_at, event.occurred_at)
-    profile.last_event_at = latest(profile.last_event_at, event.occurred_at)
-    HANDLERS[type(event)](profile, event)

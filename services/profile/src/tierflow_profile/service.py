@@ -1,4 +1,4 @@
-"""The profile batch handler: admit, dedupe, coalesce per customer, one transaction, publish versions."""
+"""The profile batch processor: admit, dedupe, coalesce per customer, one transaction, publish versions."""
 
 from __future__ import annotations
 
@@ -21,12 +21,11 @@ from tierflow_common.events.topics import PROFILE
 from tierflow_common.kafka.delivery import BatchOutcome, Delivery
 from tierflow_common.kafka.producer import EventProducer
 from tierflow_common.metrics import OUTBOX_PUBLISHED
-from tierflow_profile.adapters import repository
-from tierflow_profile.adapters.repository import ProfileWrite
+from tierflow_profile.adapters.profiles import PROFILES, ProfileWrite
 from tierflow_profile.domain.admission import AdmissionRule, rejection
 from tierflow_profile.domain.profile import Profile
 from tierflow_profile.domain.snapshot import settle, to_json, view
-from tierflow_profile.handlers import apply_event
+from tierflow_profile.handlers import HANDLERS
 
 SOURCE = "tierflow-profile"
 INBOX_PRUNE_EVERY_S = 60.0
@@ -94,7 +93,7 @@ class ProfileService:
         fresh, duplicates = await claim_fresh_timed(db, admitted)
         changed = {e.customer_id for e in fresh}
         republish = {d.event.customer_id for d in admitted if d.event.event_id in duplicates} - changed
-        stored = await repository.load_for_update(db, customer_ids=changed | republish)
+        stored = await PROFILES.load_for_update(db, changed | republish)
         touched: dict[str, Profile] = {}
         for event in fresh:
             customer_id = event.customer_id
@@ -103,7 +102,7 @@ class ProfileService:
                 profile = stored.get(customer_id) or Profile(customer_id=customer_id)
                 settle(profile, now)
                 touched[customer_id] = profile
-            apply_event(profile, event)
+            HANDLERS[type(event)](profile, event)
         messages = await self._write(db, touched.values(), now)
         for customer_id in republish:
             profile = stored.get(customer_id)
@@ -120,7 +119,7 @@ class ProfileService:
         """Republish profiles whose windows changed with time alone; return how many."""
         now = self._clock.now()
         async with self._outbox.transaction() as tx:
-            due = await repository.due_for_review_for_update(tx.connection, now=now, limit=self._sweep_batch)
+            due = await PROFILES.due_for_review_for_update(tx.connection, now=now, limit=self._sweep_batch)
             for profile in due:
                 settle(profile, now)
             for message in await self._write(await driver_connection(tx.connection), due, now):
@@ -143,7 +142,7 @@ class ProfileService:
             payload = view(profile, now)
             writes.append(ProfileWrite(profile=profile, next_review_at=payload["next_review_at"]))
             messages.append(self._message(profile, payload, now))
-        await repository.save(db, writes=writes, now=now)
+        await PROFILES.save(db, writes, now=now)
         return messages
 
     def _message(self, profile: Profile, payload: dict[str, object], now: datetime) -> OutgoingMessage:

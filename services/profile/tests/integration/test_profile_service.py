@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.db.engine import create_engine
 from tierflow_common.events import ProfileUpdated, decode_event, topics
-from tierflow_profile.adapters import repository
+from tierflow_profile.adapters.profiles import PROFILES
 from tierflow_profile.bootstrap import MIGRATIONS_DIR, build
 from tierflow_profile.domain.snapshot import settle, view
 from tierflow_profile.rebuild import rebuild
@@ -72,7 +72,7 @@ async def test_events_of_one_customer_in_a_batch_make_one_write_and_one_message(
     assert [(m.payload.version, m.payload.trading.trades_total) for m in messages] == [(1, 5)]
     assert messages[0].payload.contribution.commission_12m == Decimal("10.00")
     async with engine.connect() as conn:
-        stored = await repository.get_profile(conn, customer_id="C1")
+        stored = await PROFILES.get(conn, "C1")
     assert stored is not None and stored.version == 1
 
 
@@ -110,7 +110,7 @@ async def test_duplicates_change_nothing_across_a_consumer_restart(
     async with running(build(settings)):
         await wait_until(lambda: _equals(input_committed(ns, settings.consumer_group), 5), what="second run")
     async with engine.connect() as conn:
-        stored = await repository.get_profile(conn, customer_id="C1")
+        stored = await PROFILES.get(conn, "C1")
     assert stored is not None and stored.trades_total == 4
 
 
@@ -128,7 +128,7 @@ async def test_events_beyond_the_late_horizon_are_dead_lettered_with_the_reason(
     assert b"late-arrival horizon of 400 days" in reasons[ancient.event_id]["tierflow.error"]
     assert b"ahead of the service clock" in reasons[future.event_id]["tierflow.error"]
     async with engine.connect() as conn:
-        stored = await repository.get_profile(conn, customer_id="C1")
+        stored = await PROFILES.get(conn, "C1")
     assert stored is not None and stored.trades_total == 1
 
 
@@ -205,7 +205,7 @@ async def _views(engine: AsyncEngine | None, target: tuple[ProfileSettings, str]
             ids = [row[0] for row in await conn.execute(text("SELECT customer_id FROM profiles"))]
             views = {}
             for customer_id in ids:
-                profile = await repository.get_profile(conn, customer_id=customer_id)
+                profile = await PROFILES.get(conn, customer_id)
                 assert profile is not None
                 settle(profile, now)
                 shown = view(profile, now)

@@ -31,7 +31,7 @@ from tierflow_common.events.outputs import ProfileUpdatedPayload
 from tierflow_profile.adapters.state import from_state, to_state
 from tierflow_profile.domain.profile import Profile
 from tierflow_profile.domain.snapshot import settle, to_json, view
-from tierflow_profile.handlers import apply_event
+from tierflow_profile.handlers import HANDLERS
 from tierflow_testing import builders as b
 
 START = datetime(2025, 3, 1, tzinfo=UTC)
@@ -130,7 +130,7 @@ def incremental(batches: list[list[Any]], final_now: datetime) -> dict[str, Any]
             if event.event_id in seen:  # the inbox
                 continue
             seen.add(event.event_id)
-            apply_event(profile, event)
+            HANDLERS[type(event)](profile, event)
         version += 1
         profile.version = version
         stored = to_state(profile)

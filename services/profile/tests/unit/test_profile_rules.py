@@ -13,7 +13,7 @@ from tierflow_profile.domain.admission import AdmissionRule, rejection
 from tierflow_profile.domain.profile import Profile, age_band
 from tierflow_profile.domain.snapshot import next_review_at, settle, to_json, view
 from tierflow_profile.domain.trading_days import TradingDays
-from tierflow_profile.handlers import apply_event
+from tierflow_profile.handlers import HANDLERS
 from tierflow_testing import builders as b
 
 NOW = datetime(2026, 11, 21, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
@@ -23,7 +23,7 @@ def build(*events: Any, now: datetime = NOW) -> Profile:
     profile = Profile(customer_id="C1")
     settle(profile, now)
     for event in events:
-        apply_event(profile, event)
+        HANDLERS[type(event)](profile, event)
     profile.version = 1
     return profile
 

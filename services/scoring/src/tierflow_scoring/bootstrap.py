@@ -10,7 +10,7 @@ from tierflow_common.gauges import refresh_periodically
 from tierflow_common.runtime import ServiceRuntime
 from tierflow_common.wiring import consumer_loop, pipeline_parts, service_runtime, sweeper_task
 from tierflow_scoring import metrics
-from tierflow_scoring.rules import ActiveRules
+from tierflow_scoring.application.rules import ActiveRules
 from tierflow_scoring.service import ScoringService
 from tierflow_scoring.settings import ScoringSettings
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tierflow_common.gauges import review_backlog_refresher
+from tierflow_common.gauges import Refresh, review_backlog_refresher
+from tierflow_scoring.adapters.scores import customers_by_tier_and_band
 
 TIER_TRANSITIONS = Counter(
     "tierflow_scoring_tier_transitions_total", "Published tier changes.", ["from_tier", "to_tier"]
@@ -25,13 +25,13 @@ def count_change(previous_tier: str | None, tier: str, previous_band: str | None
         BAND_TRANSITIONS.labels(previous_band or "none", band).inc()
 
 
-def gauge_refresher(engine: AsyncEngine):  # type: ignore[no-untyped-def]
+def gauge_refresher(engine: AsyncEngine) -> Refresh:
     """A refresh function for the customers-by-tier-and-band and backlog gauges."""
     backlog = review_backlog_refresher("scoring", engine, "scores")
 
     async def refresh() -> None:
         async with engine.connect() as conn:
-            rows = (await conn.execute(text("SELECT tier, churn_band, count(*) FROM scores GROUP BY 1, 2"))).all()
+            rows = await customers_by_tier_and_band(conn)
         CUSTOMERS.clear()
         for tier, band, count in rows:
             CUSTOMERS.labels(tier, band).set(count)

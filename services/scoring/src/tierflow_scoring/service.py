@@ -1,56 +1,26 @@
-"""The scoring batch handler: every profile version in order, catch up on time, publish changes."""
+"""The scoring batch processor: every profile version in order, catch up on time, publish changes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from functools import partial
+from uuid import UUID
 
 from tierflow_common.clock import Clock
 from tierflow_common.db.inbox import claim_fresh
 from tierflow_common.db.outbox import Outbox, OutboxTransaction, OutgoingMessage
-from tierflow_common.events import ProfileUpdated, ScoreChanged, Topics, encode_event
+from tierflow_common.events import ScoreChanged, Topics, encode_event
 from tierflow_common.events.ids import derived_id
 from tierflow_common.events.outputs import ChurnBand, PendingDemotion, ScoreChangedPayload, Tier
 from tierflow_common.events.topics import SCORE
 from tierflow_common.kafka.delivery import BatchOutcome, Delivery
 from tierflow_scoring import metrics
-from tierflow_scoring.adapters import repository
-from tierflow_scoring.domain.inputs import ScoringInputs
-from tierflow_scoring.domain.score import Published, ScoreState, apply_profile, catch_up, reasons_of
-from tierflow_scoring.rules import ActiveRules
+from tierflow_scoring.adapters import scores
+from tierflow_scoring.application.rules import ActiveRules
+from tierflow_scoring.domain.score import Published, catch_up, reasons_of
+from tierflow_scoring.handlers import HANDLERS, ScoringBatch
 
 SOURCE = "tierflow-scoring"
-
-
-def inputs_from_profile(event: ProfileUpdated) -> ScoringInputs:
-    """The scoring inputs carried by a published profile."""
-    p = event.payload
-    repeat = p.repeat_trading
-    reasons = p.engagement.contacts_90d_by_reason
-    return ScoringInputs(
-        profile_version=p.version,
-        computed_at=p.computed_at,
-        first_seen_at=p.first_seen_at,
-        total_assets=p.assets.total_assets,
-        total_assets_90d_ago=p.assets.total_assets_90d_ago,
-        net_inflow_90d=p.assets.net_inflow_90d,
-        commission_12m=p.contribution.commission_12m,
-        notional_365d=p.trading.notional_365d,
-        trades_30d=p.trading.trades_30d,
-        trades_90d=p.trading.trades_90d,
-        trades_365d=p.trading.trades_365d,
-        active_days_90d=p.trading.active_days_90d,
-        first_trade_at=p.trading.first_trade_at,
-        last_trade_at=p.trading.last_trade_at,
-        last_login_at=p.engagement.last_login_at,
-        complaints_open=p.engagement.complaints_open,
-        complaints_90d=sum(n for reason, n in reasons.items() if reason.value == "complaint"),
-        last_nps=p.engagement.last_nps,
-        unanswered_outbound_streak=p.engagement.unanswered_outbound_streak,
-        repeat_x=None if repeat is None else repeat.x,
-        repeat_t_x=None if repeat is None else repeat.t_x,
-        closed=p.master.closed,
-    )
 
 
 class ScoringService:
@@ -67,22 +37,17 @@ class ScoringService:
         await self._rules.ensure()
 
     async def process(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
-        """Apply every new profile version in order (no coalescing: replays must decide as live did)."""
+        """Apply every new event in order (no coalescing: replays must decide as live did)."""
         policy, model = self._rules.current()
         async with self._outbox.transaction() as tx:
             fresh, duplicates = await claim_fresh(tx.connection, deliveries)
-            profiles = [e for e in fresh if isinstance(e, ProfileUpdated)]
-            if not profiles:
+            if not fresh:
                 return BatchOutcome(duplicates=duplicates)
-            stored = await repository.load_for_update(tx.connection, customer_ids={e.customer_id for e in profiles})
-            touched: dict[str, ScoreState] = {}
-            for event in profiles:
-                customer_id = event.customer_id
-                state = touched.get(customer_id) or stored.get(customer_id) or ScoreState(customer_id=customer_id)
-                touched[customer_id] = state
-                for change in apply_profile(state, inputs_from_profile(event), policy, model):
-                    self._publish(tx, change, event.event_id if change.caused_by_profile else None)
-            await repository.save(tx.connection, states=list(touched.values()), now=self._clock.now())
+            stored = await scores.STORE.load_for_update(tx.connection, {e.customer_id for e in fresh})
+            batch = ScoringBatch(policy=policy, model=model, stored=stored, publish=partial(self._publish, tx))
+            for event in fresh:
+                HANDLERS[type(event)](batch, event)
+            await scores.save_decided(tx.connection, states=batch.touched.values(), now=self._clock.now())
         return BatchOutcome(duplicates=duplicates)
 
     async def on_assigned(self) -> None:
@@ -93,16 +58,16 @@ class ScoringService:
         policy, model = self._rules.current()
         now = self._clock.now()
         async with self._outbox.transaction() as tx:
-            due = await repository.due_for_review_for_update(tx.connection, now=now, limit=self._sweep_batch)
+            due = await scores.STORE.due_for_review_for_update(tx.connection, now=now, limit=self._sweep_batch)
             for state in due:
                 for change in catch_up(state, policy, model, now):
                     self._publish(tx, change, None)
                 if state.next_review_at is not None and state.next_review_at <= now:
                     state.next_review_at = None  # nothing left to review (guards against a stuck row)
-            await repository.save(tx.connection, states=due, now=now)
+            await scores.save_decided(tx.connection, states=due, now=now)
         return len(due)
 
-    def _publish(self, tx: OutboxTransaction, change: Published, caused_by: object) -> None:
+    def _publish(self, tx: OutboxTransaction, change: Published, caused_by: UUID | None) -> None:
         tx.add(self._message(change, caused_by))
         state = change.state
         metrics.count_change(
@@ -112,7 +77,7 @@ class ScoringService:
             state.churn_band or "none",
         )
 
-    def _message(self, change: Published, caused_by: object) -> OutgoingMessage:
+    def _message(self, change: Published, caused_by: UUID | None) -> OutgoingMessage:
         state = change.state
         assert state.tier and state.tier_since and state.decided_at and state.inputs and state.churn_band
         pending = state.pending
@@ -145,12 +110,7 @@ class ScoringService:
                 model_version=state.model_version,
                 decided_at=state.decided_at,
                 next_review_at=state.next_review_at,
-                caused_by=caused_by,  # type: ignore[arg-type]
+                caused_by=caused_by,
             ),
         )
         return OutgoingMessage(topic=self._topic, key=state.customer_id.encode(), value=encode_event(event))
-
-
-def _pending(pending: tuple[str, str, datetime, datetime]) -> PendingDemotion:
-    tier, cause, since, effective_at = pending
-    return PendingDemotion(tier=Tier(tier), cause=cause, since=since, effective_at=effective_at)

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
+from tierflow_common.clock import WallClock
 from tierflow_common.db.engine import create_engine
 from tierflow_common.events import ScoreChanged, decode_event, topics
 from tierflow_common.kafka.admin import ensure_topics
-from tierflow_scoring.adapters.registry import store_policy
+from tierflow_scoring.application.policies import activate_policy_file
 from tierflow_scoring.bootstrap import MIGRATIONS_DIR, build
-from tierflow_scoring.domain.policy import SHIPPED, load_policy
+from tierflow_scoring.domain.policy import SHIPPED
 from tierflow_scoring.settings import ScoringSettings
 from tierflow_testing import builders as b
 from tierflow_testing.kafka import produce, read_topic, wait_until
@@ -152,8 +153,7 @@ async def test_activating_a_policy_rescores_everyone_under_it(ns: Namespace) -> 
         engine = create_engine(
             settings.infra.database_url.get_secret_value(), schema=settings.db_schema, application_name="t"
         )
-        async with engine.begin() as conn:
-            await store_policy(conn, load_policy(SHIPPED / "lower_band.yaml"), now=datetime.now(UTC), activate=True)
+        await activate_policy_file(engine, WallClock(), SHIPPED / "lower_band.yaml")
         await engine.dispose()
         after = await scores(ns, min_count=4)
     newest = {e.customer_id: e.payload for e in after}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,36 +18,37 @@ profile_app = typer.Typer(no_args_is_help=True, help="Inspect and rebuild custom
 @profile_app.command("show")
 def profile_show(
     customer_id: Annotated[str, typer.Argument(help="The customer's pseudonymous id.")],
-    schema: Annotated[str, typer.Option(help="The profile service's schema.")] = "profile",
+    schema: Annotated[
+        str | None,
+        typer.Option(help="The profile service's schema [default: TIERFLOW_PROFILE_DB_SCHEMA, else profile]."),
+    ] = None,
 ) -> None:
     """Print one customer's profile as the service would publish it now (for debugging)."""
     load_dev_env()
-    from datetime import UTC, datetime
-
     import orjson
 
-    from tierflow_common.config import InfraSettings
-    from tierflow_common.db.engine import create_engine
-    from tierflow_profile.adapters import repository
-    from tierflow_profile.domain.snapshot import settle, to_json, view
+    from tierflow_common.clock import WallClock
+    from tierflow_common.wiring import database_engine
+    from tierflow_profile.application.errors import ProfileNotFound
+    from tierflow_profile.application.profiles import current_view
+    from tierflow_profile.domain.snapshot import to_json
+    from tierflow_profile.settings import ProfileSettings
 
-    async def go() -> None:
-        engine = create_engine(
-            InfraSettings().database_url.get_secret_value(), schema=schema, application_name="tierflow-cli"
-        )
+    settings = ProfileSettings() if schema is None else ProfileSettings(db_schema=schema)
+
+    async def go() -> dict[str, Any]:
+        engine = database_engine(settings, application_name="tierflow-cli")
         try:
-            async with engine.connect() as conn:
-                profile = await repository.get_profile(conn, customer_id=customer_id)
+            return await current_view(engine, WallClock(), customer_id)
         finally:
             await engine.dispose()
-        if profile is None:
-            console.print(f"[red]no profile for {customer_id} in schema {schema}[/]")
-            raise typer.Exit(1)
-        now = datetime.now(UTC)
-        settle(profile, now)
-        print(orjson.dumps(orjson.loads(to_json(view(profile, now))), option=orjson.OPT_INDENT_2).decode())
 
-    asyncio.run(go())
+    try:
+        payload = asyncio.run(go())
+    except ProfileNotFound as exc:
+        console.print(f"[red]{exc} in schema {settings.db_schema}[/]")
+        raise typer.Exit(1) from None
+    print(orjson.dumps(orjson.loads(to_json(payload)), option=orjson.OPT_INDENT_2).decode())
 
 
 @profile_app.command("rebuild")

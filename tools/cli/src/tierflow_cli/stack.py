@@ -10,9 +10,10 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import httpx
 from rich.console import Console
@@ -106,9 +107,15 @@ def resolve_infra(embedded: EmbeddedStack) -> dict[str, str]:
     return env
 
 
+def infra_settings(env: Mapping[str, str]) -> InfraSettings:
+    """Infrastructure settings from these variables (by their environment names), the environment after."""
+    values: dict[str, Any] = dict(env)
+    return InfraSettings(**values)
+
+
 async def prepare(infra_env: dict[str, str], *, partitions: int) -> None:
     """Create the topics and bring every service's schema to the latest migration."""
-    infra = InfraSettings(**infra_env)  # type: ignore[arg-type]
+    infra = infra_settings(infra_env)
     created = await ensure_topics(client_options(infra), Topics(infra.topic_prefix).all, partitions=partitions)
     if created:
         console.print(f"[green]topics created:[/] {len(created)} with {partitions} partitions each")
@@ -124,8 +131,10 @@ async def status_line(database_url: str) -> str:
     try:
         async with engine.connect() as conn:
             profiles = (await conn.execute(text("SELECT count(*) FROM profile.profiles"))).scalar_one()
-            tiers = dict((await conn.execute(text("SELECT tier, count(*) FROM scoring.scores GROUP BY tier"))).all())
-            flows = dict((await conn.execute(text("SELECT flow, count(*) FROM routing.routes GROUP BY flow"))).all())
+            by_tier = await conn.execute(text("SELECT tier, count(*) FROM scoring.scores GROUP BY tier"))
+            tiers: dict[str, int] = dict(by_tier.tuples().all())
+            by_flow = await conn.execute(text("SELECT flow, count(*) FROM routing.routes GROUP BY flow"))
+            flows: dict[str, int] = dict(by_flow.tuples().all())
             sent = (await conn.execute(text("SELECT count(*) FROM notification.notifications"))).scalar_one()
     finally:
         await engine.dispose()
@@ -198,7 +207,7 @@ async def run_stack(options: StackOptions) -> int:
         banner(api_port, children, infra_env)
         if options.simulate:
             await seed_advisors(f"http://127.0.0.1:{api_port}", jwt_secret)
-            infra = InfraSettings(**infra_env)  # type: ignore[arg-type]
+            infra = infra_settings(infra_env)
             producer = EventProducer(client_options(infra), client_id="tierflow-simulator")
             await producer.start()
             simulator = asyncio.create_task(

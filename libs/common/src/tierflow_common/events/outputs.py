@@ -63,6 +63,10 @@ class Reason(Payload):
     detail: str = Field(default="", max_length=300)
 
 
+ReasonRow = tuple[str, float | None, str]
+"""A `Reason` as services store it in their state documents: (code, contribution, detail)."""
+
+
 class AssetsView(Payload):
     total_assets: Money | None = None
     cash: Money | None = None

@@ -7,25 +7,25 @@ A leading format byte lets a later layout be told apart.
 
 from __future__ import annotations
 
-import msgspec
-
+from tierflow_common.db.state_store import StateCodec
 from tierflow_profile.domain.profile import Profile
 
 STATE_FORMAT = b"\x02"
-_encoder = msgspec.msgpack.Encoder(decimal_format="string")
-_decoder = msgspec.msgpack.Decoder(Profile)
+CODEC = StateCodec(
+    Profile,
+    format_marker=STATE_FORMAT,
+    unknown_format="unknown profile state format; rebuild the profiles (tierflow profile rebuild)",
+)
 
 
 def to_state(profile: Profile) -> bytes:
     """The stored document of a profile."""
-    return STATE_FORMAT + _encoder.encode(profile)
+    return CODEC.encode(profile)
 
 
 def from_state(customer_id: str, version: int, raw: bytes) -> Profile:
     """Rebuild a Profile from its stored document (the row's id and version are authoritative)."""
-    if raw[:1] != STATE_FORMAT:
-        raise ValueError("unknown profile state format; rebuild the profiles (tierflow profile rebuild)")
-    profile = _decoder.decode(raw[1:])
+    profile = CODEC.decode(raw)
     profile.customer_id = customer_id
     profile.version = version
     return profile

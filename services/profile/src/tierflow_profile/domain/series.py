@@ -5,7 +5,8 @@ A `DailySeries` keeps one vector of numbers per day and, for each trailing windo
 moving "today" forward subtracts exactly the buckets that leave each window, so every bucket is
 added and removed once per window (amortised O(1) per event). A late value lands in its own day
 and counts in a window only if that day is inside it. Days after today (a producer clock ahead)
-count at once. Subclasses fix the vector width, the windows and how long buckets are kept.
+count at once. Subclasses fix the windows, the zero of each component (hence the vector width) and
+how long buckets are kept.
 
 These are msgspec Structs: plain data with methods, stored as compact MessagePack. They hold
 only numbers and lists (never cycles), so the garbage collector need not track them (gc=False).
@@ -14,6 +15,7 @@ only numbers and lists (never cycles), so the garbage collector need not track t
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import ClassVar
 
@@ -25,7 +27,6 @@ Number = int | Decimal
 class DailySeries(msgspec.Struct, array_like=True, gc=False):
     """Per-day vectors (`days` sorted, `values` aligned) with running sums per window."""
 
-    WIDTH: ClassVar[int] = 1
     WINDOWS: ClassVar[tuple[int, ...]] = (30,)
     KEEP_DAYS: ClassVar[int] = 30
     ZEROS: ClassVar[tuple[Number, ...]] = (0,)
@@ -41,10 +42,6 @@ class DailySeries(msgspec.Struct, array_like=True, gc=False):
         if not self.sums:
             self.sums = [list(self.ZEROS) for _ in self.WINDOWS]
         return self.sums
-
-    def window_sum(self, window: int) -> list[Number]:
-        """The current sum over the trailing `window` days."""
-        return self.window_sums()[self.WINDOWS.index(window)]
 
     def advance(self, today: int) -> None:
         """Move the windows' end to `today` (never backwards), expiring buckets that fall out."""
@@ -71,7 +68,7 @@ class DailySeries(msgspec.Struct, array_like=True, gc=False):
             del days[:cut]
             del values[:cut]
 
-    def add(self, day: int, delta: tuple[Number, ...] | list[Number]) -> bool:
+    def add(self, day: int, delta: Sequence[Number]) -> bool:
         """Add `delta` to day's bucket; False (nothing kept) when the day is older than every window."""
         today = self.today
         if today is None:
@@ -118,7 +115,6 @@ class DailySeries(msgspec.Struct, array_like=True, gc=False):
 class TradeSeries(DailySeries, array_like=True, gc=False):
     """[trades, notional, commission] per day; 366 days kept so year-to-date survives a leap year."""
 
-    WIDTH = 3
     WINDOWS = (30, 90, 365)
     KEEP_DAYS = 366
     ZEROS = (0, Decimal(0), Decimal(0))
@@ -130,7 +126,6 @@ LOGIN_CHANNELS = ("app", "web", "mini_program", "branch_terminal")
 class LoginSeries(DailySeries, array_like=True, gc=False):
     """Successful logins per day and channel (LOGIN_CHANNELS order)."""
 
-    WIDTH = len(LOGIN_CHANNELS)
     WINDOWS = (7, 30, 90)
     KEEP_DAYS = 90
     ZEROS = (0,) * len(LOGIN_CHANNELS)
@@ -143,7 +138,6 @@ CONTACT_OUTCOMES = ("reached", "no_answer", "resolved", "unresolved", "accepted"
 class ContactSeries(DailySeries, array_like=True, gc=False):
     """Contacts per day by reason, then by outcome (CONTACT_REASONS + CONTACT_OUTCOMES order)."""
 
-    WIDTH = len(CONTACT_REASONS) + len(CONTACT_OUTCOMES)
     WINDOWS = (90,)
     KEEP_DAYS = 90
     ZEROS = (0,) * (len(CONTACT_REASONS) + len(CONTACT_OUTCOMES))
@@ -152,7 +146,6 @@ class ContactSeries(DailySeries, array_like=True, gc=False):
 class InflowSeries(DailySeries, array_like=True, gc=False):
     """Net inflow (transfers in minus out) per day."""
 
-    WIDTH = 1
     WINDOWS = (30, 90)
     KEEP_DAYS = 90
     ZEROS = (Decimal(0),)

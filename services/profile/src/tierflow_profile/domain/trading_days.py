@@ -38,10 +38,6 @@ class TradingDays(msgspec.Struct, array_like=True, gc=False):
     def count(self) -> int:
         return self.bits.bit_count()
 
-    @property
-    def last_day(self) -> int | None:
-        return None if self.first_day is None else self.first_day + self.bits.bit_length() - 1
-
     def count_since(self, day: int) -> int:
         """Trading days on or after `day` (future days included)."""
         if self.first_day is None:

@@ -14,7 +14,6 @@ from sqlalchemy import (
     MetaData,
     Table,
     Text,
-    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -50,7 +49,7 @@ policies = Table(
     Column("active", Boolean, nullable=False),
     comment="Every tier policy ever loaded; exactly one is active.",
 )
-Index("policies_one_active", policies.c.active, unique=True, postgresql_where=text("active"))
+Index("policies_one_active", policies.c.active, unique=True, postgresql_where=policies.c.active)
 
 churn_models = Table(
     "churn_models",
@@ -69,7 +68,7 @@ churn_models = Table(
     Column("active", Boolean, nullable=False),
     comment="Fitted BG/NBD parameter sets; exactly one is active.",
 )
-Index("churn_models_one_active", churn_models.c.active, unique=True, postgresql_where=text("active"))
+Index("churn_models_one_active", churn_models.c.active, unique=True, postgresql_where=churn_models.c.active)
 
 processed_events = add_inbox_table(metadata)
 outbox = add_outbox_table(metadata)

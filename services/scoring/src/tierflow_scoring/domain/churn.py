@@ -68,7 +68,7 @@ def age_at_level(model: ChurnModel, x: int, t_x: float, level: float) -> float |
     if x == 0 or not 0.0 < level < 1.0:
         return None
     k = model.a / (model.b + x - 1)
-    return (model.alpha + t_x) * (((1.0 / level) - 1.0) / k) ** (1.0 / (model.r + x)) - model.alpha
+    return (model.alpha + t_x) * math.pow(((1.0 / level) - 1.0) / k, 1.0 / (model.r + x)) - model.alpha
 
 
 @dataclass(frozen=True, slots=True)

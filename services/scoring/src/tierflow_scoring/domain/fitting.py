@@ -32,7 +32,8 @@ def log_likelihood(params: Sequence[float], x: np.ndarray, t_x: np.ndarray, T: n
         np.log(a) - np.log(np.maximum(b + x - 1, 1e-300)) - (r + x) * np.log(alpha + t_x),
         -np.inf,
     )
-    return a1 + a2 + np.logaddexp(a3, a4)
+    per_customer: np.ndarray = a1 + a2 + np.logaddexp(a3, a4)  # scipy is untyped: name the result's type
+    return per_customer
 
 
 def fit_bgnbd(

@@ -15,15 +15,13 @@ from datetime import datetime
 
 import msgspec
 
-from tierflow_common.events.outputs import ChurnBand, Reason, Tier
+from tierflow_common.events.outputs import ChurnBand, Reason, ReasonRow, Tier
 from tierflow_scoring.domain.churn import ChurnModel, evaluate_churn
 from tierflow_scoring.domain.inputs import ScoringInputs
 from tierflow_scoring.domain.policy import TierPolicy
 from tierflow_scoring.domain.tiering import Pending, TierState, evaluate_tier
 
 MAX_CATCH_UP = 64
-
-ReasonRow = tuple[str, float | None, str]
 
 
 class ScoreState(msgspec.Struct, array_like=True):

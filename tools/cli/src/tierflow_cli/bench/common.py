@@ -12,10 +12,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import psutil
 from aiokafka import AIOKafkaConsumer
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from tierflow_cli.devenv import STATE_DIR
@@ -85,7 +86,20 @@ class _Routed:
         self.topic, self.key, self.value = topic, key, value
 
 
-async def produce_all(bootstrap: str, events: Sequence[object], topics: Topics) -> Phase:
+class Routable(Protocol):
+    """A message for a base topic: simulator events and the benchmarks' own messages."""
+
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def key(self) -> bytes: ...
+
+    @property
+    def value(self) -> bytes: ...
+
+
+async def produce_all(bootstrap: str, events: Sequence[Routable], topics: Topics) -> Phase:
     """Send simulator events (topic, key, value) to their prefixed topics; wait for every ack."""
     producer = EventProducer({"bootstrap_servers": bootstrap}, linger_ms=20, client_id="bench")
     await producer.start()
@@ -93,7 +107,7 @@ async def produce_all(bootstrap: str, events: Sequence[object], topics: Topics) 
     try:
         for start in range(0, len(events), 5000):
             chunk = events[start : start + 5000]
-            await producer.send_all([_Routed(topics.name(e.topic), e.key, e.value) for e in chunk])  # type: ignore[attr-defined]
+            await producer.send_all([_Routed(topics.name(e.topic), e.key, e.value) for e in chunk])
     finally:
         await producer.stop()
     return Phase("produce to the input topics", len(events), time.perf_counter() - started)
@@ -233,8 +247,14 @@ async def wait_for_group(
 
 def print_table(title: str, phases: Sequence[Phase], ceiling: Phase | None) -> None:
     table = Table(title=title)
-    for column, justify in (("stage", "left"), ("events", "right"), ("seconds", "right"), ("events/s", "right")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("stage", "left"),
+        ("events", "right"),
+        ("seconds", "right"),
+        ("events/s", "right"),
+    )
+    for column, justify in columns:
+        table.add_column(column, justify=justify)
     table.add_column("vs ceiling", justify="right")
     for phase in phases:
         ratio = f"{phase.rate / ceiling.rate:.3f}" if ceiling and phase.label != "simulate (generate events)" else ""

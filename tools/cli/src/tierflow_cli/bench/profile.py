@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 from sqlalchemy import text
@@ -24,6 +25,7 @@ from tierflow_cli.services import WORKERS
 from tierflow_common.db.engine import create_engine
 from tierflow_common.events.topics import Topics
 from tierflow_common.kafka.admin import ensure_topics
+from tierflow_simulator.events import SimEvent
 from tierflow_simulator.history import history
 from tierflow_simulator.population import make_population
 
@@ -106,19 +108,18 @@ async def run_throughput(*, events: int, customers: int, partitions: int, batch:
     )
 
 
-def _storage_stream(customers: int, now: datetime) -> list[object]:
+def _storage_stream(customers: int, now: datetime) -> list[SimEvent]:
     """Two events per customer (master data and a balance), built straight as contract JSON."""
     import uuid
 
     from tierflow_common.events import topics as t
-    from tierflow_simulator.events import SimEvent
 
     at = now.isoformat(timespec="milliseconds")
-    events: list[object] = []
+    events: list[SimEvent] = []
     for n in range(customers):
         customer_id = f"S{n:07d}"
         key = customer_id.encode()
-        master = {
+        master: dict[str, Any] = {
             "event_id": str(uuid.UUID(int=n * 2 + 1, version=4)),
             "event_type": "customer.updated",
             "occurred_at": at,
@@ -132,7 +133,7 @@ def _storage_stream(customers: int, now: datetime) -> list[object]:
                 "region": "shenzhen",
             },
         }
-        balance = {
+        balance: dict[str, Any] = {
             "event_id": str(uuid.UUID(int=n * 2 + 2, version=4)),
             "event_type": "balance.snapshot",
             "occurred_at": at,

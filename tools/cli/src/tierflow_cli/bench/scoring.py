@@ -28,7 +28,7 @@ from tierflow_common.db.engine import create_engine, raw_connection
 from tierflow_common.events.ids import derived_id_str
 from tierflow_common.events.topics import PROFILE, SCORE, Topics
 from tierflow_common.kafka.admin import ensure_topics, group_progress
-from tierflow_scoring.adapters.repository import encode_state
+from tierflow_scoring.adapters.scores import CODEC
 from tierflow_scoring.domain.inputs import ScoringInputs
 from tierflow_scoring.domain.score import ScoreState
 
@@ -195,7 +195,7 @@ async def seed_due_customers(database_url: str, schema: str, customers: int, now
                         state.policy_version,
                         "cdnow-reference",
                         now,
-                        encode_state(state),
+                        CODEC.encode(state),
                     )
                 )
                 if len(rows) == 50_000 or n == customers - 1:
@@ -253,7 +253,9 @@ async def run_sweeper(*, customers: int, partitions: int) -> None:
                 await _sleep(0.5)
             elapsed = time.perf_counter() - (started or time.perf_counter())
             async with engine.connect() as conn:
-                tiers = dict((await conn.execute(text("SELECT tier, count(*) FROM scores GROUP BY tier"))).all())
+                tiers: dict[str, int] = dict(
+                    (await conn.execute(text("SELECT tier, count(*) FROM scores GROUP BY tier"))).tuples().all()
+                )
         finally:
             stop_all(process)
             await engine.dispose()

@@ -1,0 +1,1 @@
+"""Scoring's use cases, shared by the worker and the CLI: they take their dependencies as arguments."""
