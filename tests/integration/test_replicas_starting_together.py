@@ -13,7 +13,7 @@ from tierflow_cli.services import MIGRATIONS
 from tierflow_common.clock import WallClock
 from tierflow_common.db.engine import create_engine
 from tierflow_common.db.migrations import upgrade_to_head_async
-from tierflow_routing.policy_store import ActivePolicy
+from tierflow_routing.application.active_policy import ActivePolicy
 from tierflow_routing.settings import RoutingSettings
 from tierflow_scoring.application.rules import ActiveRules
 from tierflow_scoring.settings import ScoringSettings

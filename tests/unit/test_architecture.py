@@ -40,8 +40,9 @@ INFRASTRUCTURE = (
     "alembic",
 )
 # The edge: what may import a service's bootstrap (the wiring): the process entrypoints, the API's
-# application and dependency modules, and notification's worker (which serves the task API).
-ENTRYPOINTS = ("__main__", "main", "worker", "api.app", "api.deps", "api.server")
+# application and dependency modules, notification's worker (which serves the task API) and profile's
+# rebuild job (its wiring is bootstrap.build_rebuild).
+ENTRYPOINTS = ("__main__", "main", "worker", "rebuild", "api.app", "api.deps", "api.server")
 
 
 @dataclass(frozen=True)
@@ -180,8 +181,6 @@ def test_route_functions_hold_no_transaction_and_no_sql(path: Path) -> None:
     """A route parses, checks scopes, calls one use case and returns a view: no connection, no statement."""
     tree = ast.parse(path.read_text())
     calls = {
-        node.func.attr
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+        node.func.attr for node in ast.walk(tree) if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
     }
     assert not calls & {"begin", "connect", "transaction", "execute", "stream", "scalar", "fetch"}, path

@@ -1,7 +1,7 @@
 """Rebuild profiles from the input topics: all customers or one, from the beginning or a timestamp.
 
 The rebuild reads a range of the input topics fixed at its start, applies the events with the
-service's own handler in event-time mode (now = the highest event time read) and with no late
+service's own batch processor in event-time mode (now = the highest event time read) and with no late
 horizon (a replay is not late), and writes into a target schema: a fresh shadow schema by
 default, or the live one (`in_place`, with the live service stopped). Duplicates are recognised
 by the target's inbox, so replaying a range twice, or replaying from a timestamp on top of
@@ -14,17 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from tierflow_common.clock import EventTimeClock
-from tierflow_common.db.engine import create_engine
 from tierflow_common.db.migrations import upgrade_to_head_async
-from tierflow_common.db.outbox import Outbox
-from tierflow_common.events.topics import INPUT_TOPICS, Topics
-from tierflow_common.kafka.connection import client_options
-from tierflow_common.kafka.producer import EventProducer
-from tierflow_common.kafka.replay import LogReader
-from tierflow_profile.bootstrap import MIGRATIONS_DIR
-from tierflow_profile.domain.admission import AdmissionRule
-from tierflow_profile.service import ProfileService
+from tierflow_profile.bootstrap import MIGRATIONS_DIR, build_rebuild
 from tierflow_profile.settings import ProfileSettings
 
 Progress = Callable[[int, int], None]
@@ -51,29 +42,10 @@ async def rebuild(
     progress: Progress | None = None,
 ) -> RebuildReport:
     """Replay the input topics into `schema`; publish the new profile versions only if asked."""
-    infra = settings.infra
-    database_url = infra.database_url.get_secret_value()
+    database_url = settings.infra.database_url.get_secret_value()
     await upgrade_to_head_async(MIGRATIONS_DIR, database_url=database_url, schema=schema)
-    names = Topics(infra.topic_prefix)
-    options = client_options(infra)
-    engine = create_engine(database_url, schema=schema, application_name="tierflow-profile-rebuild")
-    producer = EventProducer(options, client_id="tierflow-profile-rebuild") if publish else None
-    reader = LogReader(
-        options,
-        [names.name(t) for t in INPUT_TOPICS],
-        names=names,
-        since=since,
-        key=None if customer_id is None else customer_id.encode(),
-    )
-    clock = EventTimeClock()
-    service = ProfileService(
-        engine=engine,
-        producer=producer,
-        outbox=Outbox(service="profile-rebuild", engine=engine, producer=producer, publish=publish),
-        topics=names,
-        clock=clock,
-        rule=AdmissionRule(horizon_days=None, future_tolerance=None),
-    )
+    job = build_rebuild(settings, schema=schema, customer_id=customer_id, since=since, publish=publish)
+    reader, service, clock, producer = job.reader, job.service, job.clock, job.producer
     applied = duplicates = 0
     customers: set[str] = set()
     try:
@@ -95,7 +67,7 @@ async def rebuild(
         await reader.close()
         if producer is not None:
             await producer.stop()
-        await engine.dispose()
+        await job.dispose()
     return RebuildReport(
         schema=schema,
         read=reader.read,

@@ -10,7 +10,7 @@ from tierflow_common.auth import TokenVerifier
 from tierflow_common.cache import create_redis
 from tierflow_common.clock import Clock, WallClock
 from tierflow_common.db.engine import create_engine
-from tierflow_common.db.outbox import Outbox
+from tierflow_common.db.outbox import Outbox, OutboxMode
 from tierflow_common.events.topics import PROFILE, ROUTING, SCORE, Topics
 from tierflow_common.gauges import refresh_periodically, review_backlog_refresher
 from tierflow_common.runtime import ServiceRuntime
@@ -103,7 +103,7 @@ def build_api_dependencies(settings: RoutingSettings, *, clock: Clock | None = N
     )
     routing = RoutingContext(
         engine=engine,
-        outbox=Outbox(service="routing-api", engine=engine, producer=None, stage_only=True),
+        outbox=Outbox(service="routing-api", engine=engine, producer=None, mode=OutboxMode.STAGE_ONLY),
         cache=cache,
         policy=ActivePolicy(engine=engine, clock=clock, default_file=settings.default_policy_file),
         clock=clock,

@@ -42,9 +42,7 @@ class RoutingService:
         ctx = self._ctx
         policy = ctx.policy.current()
         async with ctx.outbox.transaction() as tx:
-            stored = await customers.load_for_update(
-                tx.connection, customer_ids={d.event.customer_id for d in deliveries}
-            )
+            stored = await customers.STORE.load_for_update(tx.connection, {d.event.customer_id for d in deliveries})
             touched: dict[str, CustomerState] = {}
             decided: list[CustomerState] = []
             stale: set[UUID] = set()
@@ -72,7 +70,7 @@ class RoutingService:
     ) -> None:
         states = list(touched)
         now = self._ctx.clock.now()
-        await customers.save_states(conn, states=states, now=now)
+        await customers.STORE.save(conn, states, now=now)
         await routes.save_routes(conn, current=states, decided=decided, now=now)
 
     async def on_assigned(self) -> None:
@@ -88,7 +86,7 @@ class RoutingService:
         async with ctx.outbox.transaction() as tx:
             conn = tx.connection
             await self._offer_free_places(conn)
-            due = await customers.due_for_review_for_update(conn, now=now, limit=self._sweep_batch)
+            due = await customers.STORE.due_for_review_for_update(conn, now=now, limit=self._sweep_batch)
             decided: list[CustomerState] = []
             for state in due:
                 at = now

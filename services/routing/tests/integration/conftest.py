@@ -74,7 +74,7 @@ async def database(settings: RoutingSettings) -> AsyncIterator[AsyncEngine]:
 
 async def state_of(database: AsyncEngine, customer_id: str) -> CustomerState | None:
     async with database.connect() as conn:
-        return await customers.get_state(conn, customer_id=customer_id)
+        return await customers.STORE.get(conn, customer_id)
 
 
 async def applied(database: AsyncEngine, customer_id: str, version: int = 1) -> None:

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from enum import Enum
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -52,6 +53,17 @@ class OutboxTransaction:
         self.messages.append(message)
 
 
+class OutboxMode(Enum):
+    """What an outbox does with the messages of a committed transaction."""
+
+    PUBLISH = "publish"
+    """Stage them in the transaction, publish them after the commit, recover leftovers (every worker)."""
+    STAGE_ONLY = "stage_only"
+    """Stage them; another process publishes them (the routing API's decisions, sent by the worker's sweep)."""
+    DISCARD = "discard"
+    """Neither stage nor publish them (a rebuild into a shadow schema that was not asked to publish)."""
+
+
 class Outbox:
     """Stages messages inside the state transaction and publishes them once it has committed."""
 
@@ -61,16 +73,15 @@ class Outbox:
         service: str,
         engine: AsyncEngine,
         producer: EventProducer | None,
-        publish: bool = True,
-        stage_only: bool = False,
+        mode: OutboxMode = OutboxMode.PUBLISH,
     ) -> None:
+        if mode is OutboxMode.PUBLISH and producer is None:
+            raise ValueError("an outbox that publishes needs a producer")
         self._service = service
         self._engine = engine
-        self._producer = None if stage_only else producer
-        self._staging = publish
-        """False for rebuilds into a shadow schema: outputs are computed but neither stored nor sent."""
-        self._publishing = publish and self._producer is not None
-        """False when another process publishes what this one stages (the routing API's decisions)."""
+        self._producer = producer if mode is OutboxMode.PUBLISH else None
+        self._staging = mode is not OutboxMode.DISCARD
+        self._publishing = mode is OutboxMode.PUBLISH
         self._needs_recovery = self._publishing
 
     @asynccontextmanager

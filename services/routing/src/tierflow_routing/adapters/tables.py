@@ -145,7 +145,7 @@ routing_policies = Table(
     Column("activated_at", DateTime(timezone=True)),
     Column("active", Boolean, nullable=False),
 )
-Index("routing_policies_one_active", routing_policies.c.active, unique=True, postgresql_where=text("active"))
+Index("routing_policies_one_active", routing_policies.c.active, unique=True, postgresql_where=routing_policies.c.active)
 
 processed_events = add_inbox_table(metadata)
 outbox = add_outbox_table(metadata)

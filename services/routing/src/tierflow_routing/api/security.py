@@ -9,9 +9,6 @@ SCOPE_ROUTE_READ_SELF = "route:read:self"
 SCOPE_ROUTE_OVERRIDE = "route:override"
 SCOPE_POLICY_WRITE = "policy:write"
 SCOPE_ADVISOR_WRITE = "advisor:write"
-KNOWN_SCOPES = frozenset(
-    {SCOPE_ROUTE_READ, SCOPE_ROUTE_READ_SELF, SCOPE_ROUTE_OVERRIDE, SCOPE_POLICY_WRITE, SCOPE_ADVISOR_WRITE}
-)
 
 
 def authorize_route_read(principal: Principal, customer_id: str) -> None:

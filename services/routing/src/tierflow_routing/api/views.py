@@ -9,13 +9,13 @@ from typing import Annotated, Any
 import msgspec
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from tierflow_common.events.outputs import ChurnBand, Flow, Priority, Reason, Tier
+from tierflow_common.events.outputs import ChurnBand, Flow, Priority, Reason, ReasonRow, Tier
 from tierflow_common.events.types import Money, OpaqueId
 from tierflow_routing.adapters.advisors import AdvisorChange, AdvisorRecord
 from tierflow_routing.application.customers import Explanation
 from tierflow_routing.application.overrides import OverrideRequest
 from tierflow_routing.application.policies import SimulationResult
-from tierflow_routing.domain.facts import CustomerState, Override, ProfileFacts, ReasonRow
+from tierflow_routing.domain.facts import CustomerState, Override, ProfileFacts
 from tierflow_routing.domain.policy import RoutingPolicy, Rule
 from tierflow_routing.domain.read_model import RouteRead
 

@@ -37,7 +37,7 @@ async def current_route(ctx: RoutingContext, customer_id: str) -> tuple[bytes, s
 async def customer_state(ctx: RoutingContext, customer_id: str) -> CustomerState:
     """Everything routing knows of the customer."""
     async with ctx.engine.connect() as conn:
-        state = await customers.get_state(conn, customer_id=customer_id)
+        state = await customers.STORE.get(conn, customer_id)
     if state is None:
         raise UnknownCustomer("nothing known for this customer yet")
     return state

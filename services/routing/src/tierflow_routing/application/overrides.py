@@ -63,7 +63,7 @@ async def _apply(
     policy = ctx.policy.current()
     async with ctx.outbox.transaction() as tx:
         conn = tx.connection
-        state = (await customers.load_for_update(conn, customer_ids=[customer_id])).get(customer_id)
+        state = (await customers.STORE.load_for_update(conn, [customer_id])).get(customer_id)
         if state is None or state.score.tier is None:
             raise NotRouted("no routing decision for this customer yet")
         if override is not None:
@@ -75,7 +75,7 @@ async def _apply(
             raise NoOverride("this customer has no override")
         state.override = override
         decided = await route_customer(tx, state, policy, at=now, caused_by=None, topic=ctx.decisions_topic)
-        await customers.save_states(conn, states=[state], now=now)
+        await customers.STORE.save(conn, [state], now=now)
         await routes.save_routes(conn, current=[state], decided=[snapshot(state)] if decided else [], now=now)
         route = await routes.get_route(conn, customer_id=customer_id)
     assert route is not None  # saved in the transaction just committed

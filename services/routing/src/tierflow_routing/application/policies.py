@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tierflow_routing.adapters import advisors, customers, policies
-from tierflow_routing.adapters.policies import PolicyConflict
+from tierflow_common.db.registry import VersionConflict
+from tierflow_routing.adapters import advisors, customers
+from tierflow_routing.adapters.policies import POLICIES, created_by
 from tierflow_routing.application.context import RoutingContext
 from tierflow_routing.application.errors import NoActivePolicy, PolicyInvalid, PolicyVersionTaken
 from tierflow_routing.domain.policy import RoutingPolicy, RoutingPolicyError, parse_routing_policy
@@ -23,7 +24,7 @@ def parse(document: str) -> RoutingPolicy:
 async def active_policy(ctx: RoutingContext) -> RoutingPolicy:
     """The routing policy in force."""
     async with ctx.engine.connect() as conn:
-        policy = await policies.active_policy(conn)
+        policy = await POLICIES.active(conn)
     if policy is None:
         raise NoActivePolicy("no routing policy is active yet")
     return policy
@@ -34,9 +35,9 @@ async def upload_policy(ctx: RoutingContext, document: str, *, actor: str) -> Ro
     policy = parse(document)
     try:
         async with ctx.engine.begin() as conn:
-            await policies.store_policy(conn, policy, by=actor, now=ctx.clock.now(), activate=True)
-    except PolicyConflict as exc:
-        raise PolicyVersionTaken(str(exc)) from None
+            await POLICIES.store(conn, policy, now=ctx.clock.now(), activate=True, details=created_by(actor))
+    except VersionConflict as exc:
+        raise PolicyVersionTaken(exc.detail) from None
     return policy
 
 
@@ -54,7 +55,7 @@ async def simulate_policy(ctx: RoutingContext, document: str) -> SimulationResul
     candidate = parse(document)
     now = ctx.clock.now()
     async with ctx.engine.connect() as conn:
-        active = await policies.active_policy(conn)
+        active = await POLICIES.active(conn)
         if active is None:
             raise NoActivePolicy("no routing policy is active yet")
         team = [record.advisor() for record in await advisors.list_advisors(conn)]

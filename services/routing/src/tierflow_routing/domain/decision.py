@@ -11,12 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from tierflow_common.events.ids import derived_id_str
-from tierflow_common.events.outputs import Flow, Priority
+from tierflow_common.events.outputs import Flow, Priority, ReasonRow
 from tierflow_routing.domain.advisors import SeatRequest, held_advisor, need_level
-from tierflow_routing.domain.facts import CustomerState, ProfileFacts, ReasonRow, Route, ScoreFacts
+from tierflow_routing.domain.facts import CustomerState, ProfileFacts, Route, ScoreFacts
 from tierflow_routing.domain.policy import Conditions, Definitions, RoutingPolicy, Rule
-
-PERSONAL_ADVICE = frozenset({Flow.PRIVATE_ADVISOR, Flow.ROBO_ADVISOR})
 
 
 def digital_active(profile: ProfileFacts, definitions: Definitions) -> bool:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import msgspec
 
-ReasonRow = tuple[str, float | None, str]
+from tierflow_common.events.outputs import ReasonRow
 
 
 class ProfileFacts(msgspec.Struct, array_like=True, gc=False):
