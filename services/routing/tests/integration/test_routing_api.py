@@ -203,3 +203,37 @@ async def test_a_miss_is_filled_from_postgres_but_never_over_a_route_cached_mean
         assert cached.version == stored.version + 1
     finally:
         await redis.aclose()
+
+
+async def test_the_decision_log_lists_every_decision_newest_first_with_its_cause_and_predecessor(
+    ns: Namespace, worker: object, api: httpx.AsyncClient
+) -> None:
+    await add_advisor(api, "ADV1")
+    await routed(ns, api, {"H1": "D"})
+    ops = bearer("route:override", subject="ops-3")
+    later = (datetime.now(UTC) + timedelta(days=5)).isoformat()
+    body = {"flow": "private_advisor", "advisor_id": "ADV1", "reason": "keeps the relationship", "expires_at": later}
+    assert (await api.put("/v1/customers/H1/route/override", json=body, headers=ops)).status_code == 200
+    assert (await api.delete("/v1/customers/H1/route/override", headers=ops)).status_code == 200
+    staff = bearer("route:read")
+    log = (await api.get("/v1/customers/H1/decisions", headers=staff)).json()
+    items = log["items"]
+    assert [d["version"] for d in items] == [3, 2, 1] and log["next_before"] is None
+    assert [(d["flow"], d["rule"]) for d in items] == [
+        ("reactivation", "dormant_reactivation"),
+        ("private_advisor", "staff_override"),
+        ("reactivation", "dormant_reactivation"),
+    ]
+    assert items[1]["advisor_id"] == "ADV1" and items[1]["caused_by"] is None  # a person decided, no event
+    assert items[2]["caused_by"] is not None and items[2]["supersedes"] is None  # the first decision, from a score
+    assert [d["supersedes"] for d in items[:2]] == [items[1]["decision_id"], items[2]["decision_id"]]
+    route = (await api.get("/v1/customers/H1/route", headers=staff)).json()
+    assert route["decision_id"] == items[0]["decision_id"]  # the newest entry is the current route
+    first = (await api.get("/v1/customers/H1/decisions", params={"limit": 2}, headers=staff)).json()
+    assert [d["version"] for d in first["items"]] == [3, 2] and first["next_before"] == 2
+    rest = (await api.get("/v1/customers/H1/decisions", params={"before": 2}, headers=staff)).json()
+    assert [d["version"] for d in rest["items"]] == [1] and rest["next_before"] is None
+    assert (
+        await api.get("/v1/customers/H1/decisions", headers=bearer("route:read:self", customer="H1"))
+    ).status_code == 403
+    assert (await api.get("/v1/customers/NOBODY/decisions", headers=staff)).status_code == 404

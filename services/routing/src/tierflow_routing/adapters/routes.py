@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tierflow_routing.adapters.tables import decisions, routes
 from tierflow_routing.domain.facts import CustomerState, Route
-from tierflow_routing.domain.read_model import RouteRead
+from tierflow_routing.domain.read_model import DecisionRead, RouteRead
 
 _LOGGED = [c.name for c in decisions.columns]  # the decision log's columns; the routes table adds updated_at
 
@@ -99,6 +99,20 @@ async def list_routes(
         query = query.where(routes.c.customer_id > after)
     rows = await conn.execute(query.order_by(routes.c.customer_id).limit(limit))
     return [_read(row) for row in rows.mappings()]
+
+
+_HISTORY = select(*(decisions.c[name] for name in DecisionRead.model_fields))
+
+
+async def decision_history(
+    conn: AsyncConnection, *, customer_id: str, before_version: int | None, limit: int
+) -> list[DecisionRead]:
+    """The customer's decisions, newest first, older than `before_version` when given."""
+    query = _HISTORY.where(decisions.c.customer_id == customer_id)
+    if before_version is not None:
+        query = query.where(decisions.c.version < before_version)
+    rows = await conn.execute(query.order_by(decisions.c.version.desc()).limit(limit))
+    return [DecisionRead.model_validate(dict(row)) for row in rows.mappings()]
 
 
 async def route_counts(conn: AsyncConnection) -> dict[str, int]:

@@ -17,7 +17,7 @@ from tierflow_routing.application.overrides import OverrideRequest
 from tierflow_routing.application.policies import SimulationResult
 from tierflow_routing.domain.facts import CustomerState, Override, ProfileFacts
 from tierflow_routing.domain.policy import RoutingPolicy, Rule
-from tierflow_routing.domain.read_model import RouteRead
+from tierflow_routing.domain.read_model import DecisionRead, RouteRead
 
 
 class View(BaseModel):
@@ -231,6 +231,15 @@ class OverrideWrite(View):
             expires_at=self.expires_at,
             advisor_id=self.advisor_id,
         )
+
+
+class DecisionPage(View):
+    """A page of a customer's decision log, newest first."""
+
+    items: list[DecisionRead]
+    next_before: int | None = Field(
+        default=None, description="Pass as `before` for the next (older) page; null at the first decision."
+    )
 
 
 class RoutePage(View):

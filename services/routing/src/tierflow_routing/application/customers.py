@@ -11,7 +11,7 @@ from tierflow_routing.application.errors import NotRouted, UnknownCustomer
 from tierflow_routing.domain.decision import Wanted, first_match, wanted_outcome
 from tierflow_routing.domain.facts import CustomerState
 from tierflow_routing.domain.policy import RoutingPolicy, Rule
-from tierflow_routing.domain.read_model import RouteRead
+from tierflow_routing.domain.read_model import DecisionRead, RouteRead
 
 CACHE, DATABASE = "cache", "database"
 
@@ -68,3 +68,24 @@ async def explain(ctx: RoutingContext, customer_id: str) -> Explanation:
         route = await routes.get_route(conn, customer_id=customer_id)
         history = await overrides.history(conn, customer_id=customer_id)
     return Explanation(state, policy, wanted, matched, route, history)
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionHistory:
+    """A page of a customer's decision log, newest first; `more` when older decisions follow."""
+
+    items: list[DecisionRead]
+    more: bool
+
+
+async def decision_history(
+    ctx: RoutingContext, customer_id: str, *, before_version: int | None, limit: int
+) -> DecisionHistory:
+    """Every routing decision made for the customer (the audit trail), a page at a time."""
+    async with ctx.engine.connect() as conn:
+        found = await routes.decision_history(
+            conn, customer_id=customer_id, before_version=before_version, limit=limit + 1
+        )
+    if not found and before_version is None:
+        raise NotRouted("no routing decision for this customer yet")
+    return DecisionHistory(items=found[:limit], more=len(found) > limit)

@@ -54,3 +54,13 @@ class RouteRead(BaseModel):
     reasons: list[Reason]
     policy_version: str
     decided_at: AwareDatetime
+
+
+class DecisionRead(RouteRead):
+    """One entry of a customer's decision log: a route as decided, with the rule, its cause and its predecessor."""
+
+    rule: str = Field(description="The policy rule that decided, staff_override or closed.")
+    supersedes: UUID | None = Field(default=None, description="The decision this one replaced.")
+    caused_by: UUID | None = Field(
+        default=None, description="The score or profile event behind it; null for overrides, sweeps and capacity."
+    )

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from tierflow_common.events.types import CustomerId
 from tierflow_common.web.errors import documented
 from tierflow_common.web.security import PrincipalDep
 from tierflow_routing.api.deps import OverriderDep, RoutingDep, StaffReaderDep
 from tierflow_routing.api.security import authorize_route_read
-from tierflow_routing.api.views import CustomerRead, ExplainRead, OverrideWrite
+from tierflow_routing.api.views import CustomerRead, DecisionPage, ExplainRead, OverrideWrite
 from tierflow_routing.application import customers, overrides
 from tierflow_routing.application.context import RoutingContext
 from tierflow_routing.domain.read_model import RouteRead
@@ -64,6 +64,28 @@ async def get_customer(customer_id: CustomerPath, principal: PrincipalDep, routi
 )
 async def explain(customer_id: CustomerPath, _: StaffReaderDep, routing: RoutingDep) -> ExplainRead:
     return ExplainRead.of(await customers.explain(routing, customer_id))
+
+
+@router.get(
+    "/{customer_id}/decisions",
+    response_model=DecisionPage,
+    responses=documented(404, s404=NO_DECISION),
+    summary="The customer's decision log, newest first",
+    description=(
+        "Every routing decision made for the customer (the audit trail behind the current route): flow, advisor, "
+        "rule, reasons, the policy version, what caused it and what it superseded. Pass `next_before` back as "
+        "`before` for older decisions. Scope: `route:read`."
+    ),
+)
+async def decisions(
+    customer_id: CustomerPath,
+    _: StaffReaderDep,
+    routing: RoutingDep,
+    before: Annotated[int | None, Query(ge=1, le=2**62, description="Only decisions older than this version.")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> DecisionPage:
+    page = await customers.decision_history(routing, customer_id, before_version=before, limit=limit)
+    return DecisionPage(items=page.items, next_before=page.items[-1].version if page.more else None)
 
 
 @router.put(
