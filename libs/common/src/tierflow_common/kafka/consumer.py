@@ -179,7 +179,9 @@ class ConsumerLoop:
         while True:
             try:
                 handled = await self._processor.process(deliveries)
-                return set(handled.duplicates), await self._dead_letter_rejected(deliveries, handled.rejected)
+                dead = await self._dead_letter_refused(deliveries, handled.rejected, kind="rejected")
+                dead |= await self._dead_letter_refused(deliveries, handled.conflicts, kind="conflict")
+                return set(handled.duplicates), dead
             except _Abandon:
                 raise
             except Exception as exc:
@@ -232,17 +234,19 @@ class ConsumerLoop:
         if self._stop.is_set() or self._revoking:
             raise _Abandon()
 
-    async def _dead_letter_rejected(self, deliveries: Sequence[Delivery], rejected: Mapping[UUID, str]) -> set[UUID]:
-        """Dead-letter the events the processor refused (kind `rejected`); return their ids."""
-        if not rejected:
+    async def _dead_letter_refused(
+        self, deliveries: Sequence[Delivery], refused: Mapping[UUID, str], *, kind: str
+    ) -> set[UUID]:
+        """Dead-letter the events the processor refused (`rejected`, or `conflict`); return their ids."""
+        if not refused:
             return set()
         sent: set[UUID] = set()
         for delivery in deliveries:
-            reason = rejected.get(delivery.event.event_id)
+            reason = refused.get(delivery.event.event_id)
             if reason is None or delivery.event.event_id in sent:
                 continue
-            await self._dead_letterer.send_delivery(delivery, reason=reason, kind="rejected", attempts=1)
-            self._count_dead_letter(delivery.topic, delivery.event.event_type, "rejected")
+            await self._dead_letterer.send_delivery(delivery, reason=reason, kind=kind, attempts=1)
+            self._count_dead_letter(delivery.topic, delivery.event.event_type, kind)
             sent.add(delivery.event.event_id)
         return sent
 

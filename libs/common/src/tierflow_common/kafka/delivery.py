@@ -29,11 +29,14 @@ class BatchOutcome:
     """What a batch processor reports about a batch it committed.
 
     `duplicates`: events recognised as already applied. `rejected`: events the service's own rules
-    refuse (not applied, not recorded), with the reason; the loop dead-letters them.
+    refuse (not applied, not recorded), with the reason; the loop dead-letters them (kind `rejected`).
+    `conflicts`: events whose id was applied before with another content (the same `event_id`, other
+    bytes): not applied again, dead-lettered with the reason (kind `conflict`).
     """
 
     duplicates: Collection[UUID] = frozenset()
     rejected: Mapping[UUID, str] = field(default_factory=dict)
+    conflicts: Mapping[UUID, str] = field(default_factory=dict)
 
 
 class BatchProcessor(Protocol):
