@@ -179,9 +179,9 @@ class ConsumerLoop:
         while True:
             try:
                 handled = await self._processor.process(deliveries)
-                dead = await self._dead_letter_refused(deliveries, handled.rejected, kind="rejected")
-                dead |= await self._dead_letter_refused(deliveries, handled.conflicts, kind="conflict")
-                return set(handled.duplicates), dead
+                refused = await self._dead_letter_refused(deliveries, handled.rejected, kind="rejected")
+                refused |= await self._dead_letter_refused(deliveries, handled.conflicts, kind="conflict")
+                return set(handled.duplicates), refused
             except _Abandon:
                 raise
             except Exception as exc:
