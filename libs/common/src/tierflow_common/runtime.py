@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from starlette.routing import BaseRoute
 
 from tierflow_common.kafka.consumer import ConsumerLoop
+from tierflow_common.kafka.outcomes import Outcome, default_error_policy
 from tierflow_common.ops import OpsServer, ReadinessCheck
 
 if TYPE_CHECKING:
@@ -50,7 +52,7 @@ async def serve(runtime: ServiceRuntime, *, ops_host: str, ops_port: int) -> int
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, request_stop)
 
-    consumer_task: asyncio.Task[None] | None = None
+    consumer_task: asyncio.Task[bool] | None = None
     ops = OpsServer(
         service=runtime.name,
         checks=runtime.checks,
@@ -62,11 +64,14 @@ async def serve(runtime: ServiceRuntime, *, ops_host: str, ops_port: int) -> int
     exit_code = 0
     try:
         for hook in runtime.startup:
-            await hook()
+            if not await _while_unavailable(hook, stop, what="startup"):
+                raise _StoppedDuringStartup()
         started = list(runtime.shutdown)
         await ops.start(ops_host, ops_port)
         log.info("service started", extra={"ops_port": ops.port})
-        consumer_task = asyncio.create_task(runtime.loop.run(), name=f"{runtime.name}-consumer")
+        consumer_task = asyncio.create_task(
+            _while_unavailable(runtime.loop.run, stop, what="consumer"), name=f"{runtime.name}-consumer"
+        )
         background = [asyncio.ensure_future(task(stop)) for task in runtime.background]
         stop_wait = asyncio.create_task(stop.wait())
         _done, _ = await asyncio.wait([consumer_task, stop_wait, *background], return_when=asyncio.FIRST_COMPLETED)
@@ -78,6 +83,9 @@ async def serve(runtime: ServiceRuntime, *, ops_host: str, ops_port: int) -> int
                 log.exception("task crashed")
                 exit_code = 1
         stop_wait.cancel()
+    except _StoppedDuringStartup:
+        log.info("stopped before the start-up finished")
+        started = list(runtime.shutdown)
     except Exception:
         log.exception("service failed")
         exit_code = 1
@@ -92,3 +100,29 @@ async def serve(runtime: ServiceRuntime, *, ops_host: str, ops_port: int) -> int
                 log.exception("shutdown step failed")
     log.info("service stopped", extra={"exit_code": exit_code})
     return exit_code
+
+
+class _StoppedDuringStartup(Exception):
+    """SIGTERM arrived while a start-up step was waiting for a dependency."""
+
+
+async def _while_unavailable(action: Callable[[], Awaitable[None]], stop: asyncio.Event, *, what: str) -> bool:
+    """Run `action`; while it fails because a dependency is unavailable (the error policy's WAIT: a
+    database down, read-only or restarting, a broker not answering), wait with capped backoff and run
+    it again, as the consumer loop does for a batch. Any other failure is raised. False if stopped first.
+    """
+    attempt = 0
+    while not stop.is_set():
+        try:
+            await action()
+            return True
+        except Exception as exc:
+            if default_error_policy(exc) is not Outcome.WAIT:
+                raise
+            attempt += 1
+            log.warning(
+                f"{what} waits: dependency unavailable", extra={"error": type(exc).__name__, "attempt": attempt}
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=min(5.0, 0.2 * 2 ** min(attempt, 5)))
+    return False

@@ -103,3 +103,27 @@ async def group_members(bootstrap: str, group: str) -> tuple[str, int]:
         return str(state), len(members)
     finally:
         await admin.close()
+
+
+async def group_lag(bootstrap: str, group: str, topics: Iterable[str]) -> int:
+    """Messages on `topics` the group has not committed yet (a partition never committed counts whole)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions: list[TopicPartition] = []
+        for topic in topics:
+            found = consumer.partitions_for_topic(topic)
+            if found is None:
+                await consumer.client.force_metadata_update()
+                found = consumer.partitions_for_topic(topic) or set()
+            partitions += [TopicPartition(topic, p) for p in sorted(found)]
+        if not partitions:
+            return 0
+        ends = await consumer.end_offsets(partitions)
+        lag = 0
+        for tp in partitions:
+            committed = await consumer.committed(tp)
+            lag += ends[tp] - (committed or 0)
+        return lag
+    finally:
+        await consumer.stop()

@@ -36,6 +36,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "integration: talks to the real broker, PostgreSQL and Redis")
     config.addinivalue_line("markers", "e2e: runs the whole system as separate processes")
     config.addinivalue_line(
+        "markers", "faults: the fault-injection run on its own embedded stack (make test-faults; once per make test)"
+    )
+    config.addinivalue_line(
         "markers", "contract: checks an interface, not the infrastructure (run once, not again in the external pass)"
     )
 

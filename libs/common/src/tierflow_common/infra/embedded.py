@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,30 @@ class EmbeddedStack:
         self.database_url = server.get_uri()
         log.info("embedded postgres started", extra={"pgdata": str(pgdata)})
         return self.database_url
+
+    def process(self, name: str) -> subprocess.Popen[bytes]:
+        """The running server process `name` ("kafka" or "redis") this stack started."""
+        for started, process in reversed(self._processes):
+            if started == name and process.poll() is None:
+                return process
+        raise EmbeddedStartError(f"no running embedded {name}")
+
+    def restart_postgres(self) -> None:
+        """Restart PostgreSQL on the same data directory and socket (fast shutdown: sessions are cut)."""
+        if self._postgres is None:
+            raise EmbeddedStartError("no embedded postgres")
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        server: Any = self._postgres  # pgserver's server object is untyped
+        subprocess.run(
+            [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(server.pgdata), "-w", "-m", "fast", "restart"],
+            user=server.system_user,  # pgserver runs PostgreSQL as its own user when we are root
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+        log.info("embedded postgres restarted")
 
     def stop(self) -> None:
         """Stop everything this stack started, newest first."""

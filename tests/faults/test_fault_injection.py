@@ -1,0 +1,485 @@
+"""The whole system under faults, compared with an oracle: nothing lost, nothing counted twice.
+
+On its own embedded stack (so the faults touch nothing else), 100,000 simulated events with 2%
+producer duplicates flow through the four services and the routing API, run as processes in
+event time (the replay and backfill mode, in which decisions depend only on the log). Meanwhile:
+kill -9 of each service at seeded random moments (3 times each, restarted a second later, as an
+orchestrator would); every PostgreSQL backend terminated, then PostgreSQL restarted; PostgreSQL
+read-only for 30 s; Redis killed for 30 s; the broker stopped with SIGSTOP for 20 s.
+
+Once every consumer group has caught up, the test checks:
+- every profile equals a from-scratch computation from the distinct events;
+- every score and every route equals an oracle: a fresh scoring and routing service, never
+  faulted, replaying the profile log the faulted run published;
+- no `processing` dead letter; per-customer versions on every output topic never decrease;
+- no process exited except those killed; the API answered every read (from PostgreSQL while
+  Redis was gone).
+It prints the figures (`make test-faults`; docs/operations.md quotes them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tierflow_cli.services import API, MIGRATIONS, WORKERS, ServiceSpec
+from tierflow_common.db.engine import create_engine
+from tierflow_common.db.migrations import upgrade_to_head_async
+from tierflow_common.events import decode_event, topics
+from tierflow_common.events.topics import Topics
+from tierflow_common.infra.embedded import EmbeddedStack, free_port
+from tierflow_common.kafka.admin import ensure_topics
+from tierflow_common.kafka.producer import EventProducer
+from tierflow_profile.adapters.profiles import PROFILES
+from tierflow_profile.adapters.tables import profiles as profile_table
+from tierflow_profile.domain.profile import Profile
+from tierflow_profile.domain.snapshot import settle, view
+from tierflow_profile.handlers import HANDLERS
+from tierflow_routing.adapters.tables import routes
+from tierflow_routing.api.security import mint_token
+from tierflow_scoring.adapters.scores import STORE as SCORES
+from tierflow_scoring.adapters.tables import scores as score_table
+from tierflow_simulator.history import history
+from tierflow_simulator.population import make_population
+from tierflow_testing.faults import FaultLog, Faults
+from tierflow_testing.kafka import group_lag, read_topic, wait_until
+from tierflow_testing.processes import log_tails, start_service, terminate
+
+pytestmark = pytest.mark.faults
+
+EVENTS = 100_000
+CUSTOMERS = 8_000
+DUPLICATES = 0.02
+PRODUCE_SECONDS = 120.0
+SEED = 11
+SECRET = "faults-secret-0123456789-0123456789-abcdef"
+SERVICE_TOPICS = {
+    "profile": topics.INPUT_TOPICS,
+    "scoring": (topics.PROFILE,),
+    "routing": (topics.PROFILE, topics.SCORE),
+    "notification": (topics.ROUTING, topics.CUSTOMER, topics.TRADE, topics.LOGIN),
+}
+OUTPUT_TOPICS = (topics.PROFILE, topics.SCORE, topics.ROUTING)
+
+
+@dataclass
+class Run:
+    """One namespace of the run: a topic prefix, schemas and groups per service."""
+
+    name: str
+    stack: EmbeddedStack
+
+    @property
+    def topics(self) -> Topics:
+        return Topics(f"{self.name}.")
+
+    def env(self, spec: ServiceSpec, service: str) -> dict[str, str]:
+        prefix = spec.env_prefix
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": str(self.stack.kafka_bootstrap),
+            "DATABASE_URL": str(self.stack.database_url),
+            "REDIS_URL": str(self.stack.redis_url),
+            "TIERFLOW_TOPIC_PREFIX": self.topics.prefix,
+            "TIERFLOW_ENV": "test",
+            f"{prefix}CONSUMER_GROUP": f"{self.name}-{service}",
+            f"{prefix}DB_SCHEMA": f"{self.name}_{service}",
+            f"{prefix}CLOCK": "event",
+            f"{prefix}SESSION_TIMEOUT_MS": "6000",
+            f"{prefix}SWEEP_INTERVAL_S": "0.5",
+            "TIERFLOW_ROUTING_JWT_SECRET": SECRET,
+            "TIERFLOW_ROUTING_CACHE_NAMESPACE": f"{self.name}:",
+        }
+
+    def engine(self, service: str) -> AsyncEngine:
+        return create_engine(str(self.stack.database_url), schema=f"{self.name}_{service}", application_name="oracle")
+
+    async def migrate(self, *services: str) -> None:
+        for service in services:
+            directory, _ = MIGRATIONS[service]
+            await upgrade_to_head_async(
+                directory, database_url=str(self.stack.database_url), schema=f"{self.name}_{service}"
+            )
+
+    async def lag(self, service: str) -> int:
+        names = [self.topics.name(t) for t in SERVICE_TOPICS[service]]
+        return await group_lag(str(self.stack.kafka_bootstrap), f"{self.name}-{service}", names)
+
+
+@dataclass
+class Supervised:
+    """A service process restarted after kill -9, as an orchestrator would; other exits are failures."""
+
+    spec: ServiceSpec
+    service: str
+    env: dict[str, str]
+    log: Path
+    process: Any = None
+    killed: int = 0
+    unexpected_exits: list[int] = field(default_factory=list)
+
+    def start(self) -> None:
+        self.process = start_service(self.spec.module, *self.spec.args, env=self.env, log=self.log)
+
+    async def kill_and_restart(self, delay_s: float = 1.0) -> None:
+        self.process.send_signal(9)
+        await asyncio.to_thread(self.process.wait, 10)
+        self.killed += 1
+        await asyncio.sleep(delay_s)
+        self.start()
+
+    def check(self) -> None:
+        """Record an exit nobody caused, and start the process again."""
+        if self.process.poll() is not None:
+            self.unexpected_exits.append(self.process.returncode)
+            self.start()
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Any:
+    stack = EmbeddedStack(tmp_path / "stack")
+    stack.start_kafka()
+    stack.start_postgres()
+    stack.start_redis()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+async def produce_paced(run: Run, stream: list[Any], seconds: float) -> int:
+    producer = EventProducer({"bootstrap_servers": run.stack.kafka_bootstrap}, client_id="faults-producer")
+    await producer.start()
+    started = time.monotonic()
+    try:
+        step = 500
+        for start in range(0, len(stream), step):
+            chunk = stream[start : start + step]
+            await producer.send_all([_Message(run.topics.name(e.topic), e.key, e.value) for e in chunk])
+            due = started + seconds * (start + step) / len(stream)
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+    finally:
+        await producer.stop()
+    return len(stream)
+
+
+@dataclass(frozen=True)
+class _Message:
+    topic: str
+    key: bytes | None
+    value: bytes | None
+
+
+async def poll_api(base: str, customers: list[str], stop: asyncio.Event, tally: Counter[str]) -> None:
+    """Read routes the whole time; anything but 200 or 404 (not routed yet) is a failure."""
+    headers = {"Authorization": f"Bearer {mint_token(secret=SECRET, subject='faults', scopes=['route:read'])}"}
+    rng = random.Random(SEED)
+    async with httpx.AsyncClient(base_url=base, timeout=5.0) as client:
+        while not stop.is_set():
+            customer_id = rng.choice(customers)
+            try:
+                response = await client.get(f"/v1/customers/{customer_id}/route", headers=headers)
+                tally[str(response.status_code)] += 1
+                if response.status_code == 200:
+                    tally[f"source:{response.headers.get('X-Route-Source')}"] += 1
+            except httpx.HTTPError as exc:
+                tally[f"error:{type(exc).__name__}"] += 1
+            await asyncio.sleep(0.05)
+
+
+async def at(moment: float, started: float) -> None:
+    await asyncio.sleep(max(0.0, started + moment - time.monotonic()))
+
+
+async def inject(faults: Faults, workers: dict[str, Supervised], log: FaultLog, started: float) -> None:
+    """The fault schedule: server faults at fixed moments, 3 kills per service at seeded random ones."""
+    rng = random.Random(SEED)
+    kills = sorted((rng.uniform(3, 150), name) for name in workers for _ in range(3))
+
+    async def kills_task() -> None:
+        for moment, name in kills:
+            await at(moment, started)
+            log.add(time.monotonic() - started, f"kill -9 {name}")
+            await workers[name].kill_and_restart()
+
+    async def servers_task() -> None:
+        await at(30, started)
+        log.add(time.monotonic() - started, f"terminated {await faults.terminate_backends()} PostgreSQL backends")
+        await at(40, started)
+        await faults.restart_postgres()
+        log.add(time.monotonic() - started, "PostgreSQL restarted")
+        await at(55, started)
+        await faults.read_only(True)
+        log.add(time.monotonic() - started, "PostgreSQL read-only")
+        await at(85, started)
+        await faults.read_only(False)
+        log.add(time.monotonic() - started, "PostgreSQL writable")
+        await at(90, started)
+        faults.kill_redis()
+        log.add(time.monotonic() - started, "Redis killed")
+        await at(120, started)
+        await faults.start_redis()
+        log.add(time.monotonic() - started, "Redis started (empty)")
+        await at(125, started)
+        faults.pause_broker()
+        log.add(time.monotonic() - started, "broker SIGSTOP")
+        await at(145, started)
+        faults.resume_broker()
+        log.add(time.monotonic() - started, "broker SIGCONT")
+
+    await asyncio.gather(kills_task(), servers_task())
+
+
+async def watch(processes: list[Supervised], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        for process in processes:
+            process.check()
+        await asyncio.sleep(0.5)
+
+
+def expected_profiles(stream: list[Any], now: datetime) -> dict[str, Profile]:
+    """From scratch: every distinct event applied once, in one go."""
+    unique = {e.event_id: e for e in stream}
+    profiles: dict[str, Profile] = {}
+    for raw in unique.values():
+        event = decode_event(raw.value, key=raw.key, base_topic=raw.topic)
+        profile = profiles.get(event.customer_id)
+        if profile is None:
+            profile = profiles[event.customer_id] = Profile(customer_id=event.customer_id)
+            settle(profile, now)
+        HANDLERS[type(event)](profile, event)
+    return profiles
+
+
+async def stored_profiles(run: Run) -> dict[str, Profile]:
+    engine = run.engine("profile")
+    try:
+        async with engine.connect() as conn:
+            ids = [row[0] for row in await conn.execute(select(profile_table.c.customer_id))]
+            return {cid: p for cid in ids if (p := await PROFILES.get(conn, cid)) is not None}
+    finally:
+        await engine.dispose()
+
+
+async def stored_scores(run: Run) -> dict[str, tuple[Any, ...]]:
+    engine = run.engine("scoring")
+    try:
+        async with engine.connect() as conn:
+            ids = [row[0] for row in await conn.execute(select(score_table.c.customer_id))]
+            found = {cid: await SCORES.get(conn, cid) for cid in ids}
+        return {
+            cid: (s.version, s.tier, s.tier_since, s.churn_band, s.p_alive, s.churn_score, s.pending, s.closed)
+            for cid, s in found.items()
+            if s is not None
+        }
+    finally:
+        await engine.dispose()
+
+
+async def stored_routes(run: Run) -> dict[str, tuple[Any, ...]]:
+    engine = run.engine("routing")
+    try:
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(
+                    routes.c.customer_id,
+                    routes.c.flow,
+                    routes.c.priority,
+                    routes.c.active,
+                    routes.c.rule,
+                    routes.c.tier,
+                    routes.c.churn_band,
+                    routes.c.policy_version,
+                )
+            )
+            return {row[0]: tuple(row[1:]) for row in rows}
+    finally:
+        await engine.dispose()
+
+
+async def versions_never_decrease(run: Run) -> dict[str, int]:
+    """Per output topic: how many records; fails on a customer whose version went down in its partition."""
+    counts = {}
+    for topic in OUTPUT_TOPICS:
+        records = await read_topic(str(run.stack.kafka_bootstrap), run.topics.name(topic), timeout_s=60)
+        last: dict[str, int] = {}
+        for record in records:
+            event = decode_event(record.value, key=record.key, base_topic=topic)
+            version = event.payload.version  # type: ignore[union-attr]
+            assert version >= last.get(event.customer_id, 0), f"{topic}: {event.customer_id} went back to {version}"
+            last[event.customer_id] = version
+        counts[topic] = len(records)
+    return counts
+
+
+async def dead_letters(run: Run) -> Counter[str]:
+    records = await read_topic(str(run.stack.kafka_bootstrap), run.topics.name(topics.DEAD_LETTER), timeout_s=10)
+    return Counter(dict(r.headers).get("tierflow.error.kind", b"?").decode() for r in records)
+
+
+async def caught_up(run: Run, services: tuple[str, ...]) -> Callable[[], Awaitable[bool]]:
+    async def predicate() -> bool:
+        try:
+            return all([await run.lag(s) == 0 for s in services])
+        except Exception:
+            return False
+
+    return predicate
+
+
+async def start_system(
+    run: Run, directory: Path, *, services: tuple[str, ...], api_port: int | None
+) -> list[Supervised]:
+    specs = [w for w in WORKERS if w.name in services]
+    started = []
+    for spec in specs:
+        started.append(Supervised(spec, spec.name, run.env(spec, spec.name), directory / f"{run.name}-{spec.name}.log"))
+    if api_port is not None:
+        env = {**run.env(API, "routing"), "TIERFLOW_ROUTING_API_PORT": str(api_port)}
+        started.append(Supervised(API, "routing-api", env, directory / f"{run.name}-api.log"))
+    for process in started:
+        process.start()
+    return started
+
+
+async def test_faults_lose_nothing_and_count_nothing_twice(stack: EmbeddedStack, tmp_path: Path) -> None:
+    live, oracle = Run("live", stack), Run("oracle", stack)
+    bootstrap = str(stack.kafka_bootstrap)
+    await ensure_topics({"bootstrap_servers": bootstrap}, [*live.topics.all, *oracle.topics.all])
+    await live.migrate("profile", "scoring", "routing", "notification")
+    await oracle.migrate("scoring", "routing")
+    now = datetime.now(UTC)
+    stream = history(
+        make_population(CUSTOMERS, seed=SEED, now=now),
+        total_events=EVENTS,
+        now=now,
+        seed=SEED,
+        duplicate_rate=DUPLICATES,
+    )
+    api_port = free_port()
+    processes = await start_system(live, tmp_path, services=tuple(SERVICE_TOPICS), api_port=api_port)
+    workers = {p.service: p for p in processes if p.service in SERVICE_TOPICS}
+    faults, log, tally = Faults(stack), FaultLog(), Counter[str]()
+    stop = asyncio.Event()
+    report: dict[str, Any] = {}
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}") as client:
+            await wait_until(lambda: _ready(client), timeout_s=90, what="the API to be ready")
+        started = time.monotonic()
+        watcher = asyncio.create_task(watch(processes, stop))
+        poller = asyncio.create_task(
+            poll_api(f"http://127.0.0.1:{api_port}", sorted({e.customer_id for e in stream[:2000]}), stop, tally)
+        )
+        produced, _ = await asyncio.gather(
+            produce_paced(live, stream, PRODUCE_SECONDS), inject(faults, workers, log, started)
+        )
+        await wait_until(await caught_up(live, tuple(SERVICE_TOPICS)), timeout_s=600, interval_s=2, what="lag zero")
+        await asyncio.sleep(3)  # the sweepers' last round
+        await wait_until(await caught_up(live, tuple(SERVICE_TOPICS)), timeout_s=120, interval_s=2, what="lag zero")
+        report["seconds_to_catch_up"] = round(time.monotonic() - started, 1)
+        stop.set()
+        await asyncio.gather(watcher, poller)
+    finally:
+        stop.set()
+        codes = {p.service: terminate(p.process, timeout_s=60) for p in processes}
+    report.update(
+        events=produced,
+        distinct_events=len({e.event_id for e in stream}),
+        customers=CUSTOMERS,
+        faults=log.entries,
+        kills={name: w.killed for name, w in workers.items()},
+        unexpected_exits={p.service: p.unexpected_exits for p in processes if p.unexpected_exits},
+        drain_exit_codes=codes,
+        api_reads=dict(tally),
+    )
+
+    # Profiles: exactly what the distinct events imply.
+    check_now = datetime.now(UTC)
+    want = expected_profiles(stream, check_now)
+    got = await stored_profiles(live)
+    lost = sorted(set(want) - set(got))
+    differing = []
+    for customer_id, expected in want.items():
+        stored = got.get(customer_id)
+        if stored is None:
+            continue
+        settle(stored, check_now)
+        a, b = view(stored, check_now), view(expected, check_now)
+        for part in ("version", "next_review_at", "computed_at"):
+            a.pop(part, None), b.pop(part, None)
+        if a != b:
+            differing.append(customer_id)
+    report["profiles"] = {"expected": len(want), "stored": len(got), "lost": len(lost), "differing": len(differing)}
+
+    # Outputs: versions never go back; no event was given up on.
+    report["output_records"] = await versions_never_decrease(live)
+    report["dead_letters"] = dict(await dead_letters(live))
+
+    # Scores and routes: a fresh scoring and routing, never faulted, replaying the published profile log.
+    profile_log = await read_topic(bootstrap, live.topics.name(topics.PROFILE), timeout_s=60)
+    producer = EventProducer({"bootstrap_servers": bootstrap}, client_id="faults-oracle")
+    await producer.start()
+    try:
+        await producer.send_all([_Message(oracle.topics.name(topics.PROFILE), r.key, r.value) for r in profile_log])
+    finally:
+        await producer.stop()
+    replay = await start_system(oracle, tmp_path, services=("scoring", "routing"), api_port=None)
+    try:
+        await wait_until(await caught_up(oracle, ("scoring", "routing")), timeout_s=300, interval_s=2, what="oracle")
+        await asyncio.sleep(3)
+        await wait_until(await caught_up(oracle, ("scoring", "routing")), timeout_s=120, interval_s=2, what="oracle")
+    finally:
+        oracle_codes = [terminate(p.process, timeout_s=60) for p in replay]
+    live_scores, oracle_scores = await stored_scores(live), await stored_scores(oracle)
+    live_routes, oracle_routes = await stored_routes(live), await stored_routes(oracle)
+    report["scores"] = _compare(live_scores, oracle_scores)
+    report["routes"] = _compare(live_routes, oracle_routes)
+    print("\nfault-injection run:\n" + json.dumps(report, indent=2, default=str))
+    _save(report)
+
+    assert not report["unexpected_exits"], (report["unexpected_exits"], log_tails(tmp_path))
+    assert all(code == 0 for code in codes.values()) and oracle_codes == [0, 0], (codes, log_tails(tmp_path))
+    assert report["profiles"]["lost"] == 0 and not differing, (report["profiles"], differing[:5])
+    assert report["dead_letters"].get("processing", 0) == 0, report["dead_letters"]
+    assert report["scores"]["missing"] == report["scores"]["differing"] == 0, report["scores"]
+    assert report["routes"]["missing"] == report["routes"]["differing"] == 0, report["routes"]
+    failures = {k: v for k, v in tally.items() if not (k in ("200", "404") or k.startswith("source:"))}
+    assert not failures and tally["200"] > 0, dict(tally)
+
+
+def _compare(live: dict[str, tuple[Any, ...]], oracle: dict[str, tuple[Any, ...]]) -> dict[str, Any]:
+    differing = sorted(cid for cid in oracle if cid in live and live[cid] != oracle[cid])
+    return {
+        "oracle": len(oracle),
+        "live": len(live),
+        "missing": len(set(oracle) - set(live)),
+        "extra": len(set(live) - set(oracle)),
+        "differing": len(differing),
+        "examples": [(cid, live[cid], oracle[cid]) for cid in differing[:3]],
+    }
+
+
+async def _ready(client: httpx.AsyncClient) -> bool:
+    try:
+        return (await client.get("/readyz")).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _save(report: dict[str, Any]) -> None:
+    """The figures of the last run, for the docs (`.tierflow/` is not tracked)."""
+    target = Path(__file__).resolve().parents[2] / ".tierflow" / "faults" / "last_run.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(report, indent=2, default=str) + "\n")
