@@ -19,7 +19,9 @@ class FaultLog:
     entries: list[tuple[float, str]] = field(default_factory=list)
 
     def add(self, at: float, what: str) -> None:
+        """Note a fault (and print it, so a run shows its progress)."""
         self.entries.append((round(at, 1), what))
+        print(f"  {at:6.1f}s  {what}", flush=True)
 
 
 class Faults:
