@@ -331,10 +331,17 @@ async def versions_never_decrease(run: Run) -> dict[str, int]:
     for topic in OUTPUT_TOPICS:
         records = await read_topic(str(run.stack.kafka_bootstrap), run.topics.name(topic), timeout_s=60)
         last: dict[str, int] = {}
+        seen: dict[str, list[tuple[int, int, int, int, str]]] = {}
         for record in records:
             event = decode_event(record.value, key=record.key, base_topic=topic)
             version = event.payload.version  # type: ignore[union-attr]
-            assert version >= last.get(event.customer_id, 0), f"{topic}: {event.customer_id} went back to {version}"
+            seen.setdefault(event.customer_id, []).append(
+                (record.partition, record.offset, version, record.timestamp, str(event.event_id))
+            )
+            assert version >= last.get(event.customer_id, 0), (
+                f"{topic}: {event.customer_id} went back to {version}",
+                seen[event.customer_id],
+            )
             last[event.customer_id] = version
         counts[topic] = len(records)
     return counts
