@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass, field
 from importlib.util import find_spec
@@ -192,14 +193,19 @@ class EmbeddedStack:
         from pgserver._commands import POSTGRES_BIN_PATH
 
         server: Any = self._postgres  # pgserver's server object is untyped
-        subprocess.run(
-            [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(server.pgdata), "-w", "-m", "fast", "restart"],
-            user=server.system_user,  # pgserver runs PostgreSQL as its own user when we are root
-            check=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            timeout=60,
-        )
+        # Output to a file, not a pipe: the restarted postmaster inherits it and would hold a pipe open.
+        with tempfile.TemporaryFile("w+") as output:
+            pg_ctl = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(server.pgdata)]
+            done = subprocess.run(
+                [*pg_ctl, "-w", "-t", "60", "-m", "fast", "restart"],
+                user=server.system_user,  # pgserver runs PostgreSQL as its own user when we are root
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=90,
+            )
+            if done.returncode != 0:
+                output.seek(0)
+                raise EmbeddedStartError(f"pg_ctl restart failed ({done.returncode}): {output.read()[-2000:]}")
         log.info("embedded postgres restarted")
 
     def stop(self) -> None:
