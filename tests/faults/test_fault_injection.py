@@ -22,6 +22,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import shutil
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -164,8 +166,11 @@ class Supervised:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Any:
-    stack = EmbeddedStack(tmp_path / "stack")
+def stack() -> Any:
+    # Not under pytest's tmp_path: the restarted PostgreSQL runs as its own user and must reach its
+    # data directory, and pytest makes its own directory private (0700) whenever a session starts.
+    workdir = Path(tempfile.mkdtemp(prefix="tierflow-faults-"))
+    stack = EmbeddedStack(workdir)
     stack.start_kafka()
     stack.start_postgres()
     stack.start_redis()
@@ -173,6 +178,7 @@ def stack(tmp_path: Path) -> Any:
         yield stack
     finally:
         stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def produce_paced(run: Run, stream: list[Any], seconds: float) -> int:
