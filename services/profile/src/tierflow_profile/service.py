@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tierflow_common.admission import AdmissionRule, rejection, remembered_from
 from tierflow_common.clock import Clock
 from tierflow_common.db.engine import driver_connection, raw_connection
 from tierflow_common.db.inbox import claim_fresh_timed, prune_events_before
@@ -22,7 +23,6 @@ from tierflow_common.kafka.delivery import BatchOutcome, Delivery
 from tierflow_common.kafka.producer import EventProducer
 from tierflow_common.metrics import OUTBOX_PUBLISHED
 from tierflow_profile.adapters.profiles import PROFILES, ProfileWrite
-from tierflow_profile.domain.admission import AdmissionRule, rejection
 from tierflow_profile.domain.profile import Profile
 from tierflow_profile.domain.snapshot import settle, to_json, view
 from tierflow_profile.handlers import HANDLERS
@@ -69,7 +69,7 @@ class ProfileService:
         rejected: dict[UUID, str] = {}
         admitted: list[Delivery] = []
         for delivery in deliveries:
-            reason = rejection(delivery.event.occurred_at, now, self._rule)
+            reason = rejection(delivery.event, now, self._rule)
             if reason is None:
                 admitted.append(delivery)
             else:
@@ -90,7 +90,9 @@ class ProfileService:
         self, db: asyncpg.Connection, admitted: list[Delivery], now: datetime
     ) -> tuple[set[UUID], list[OutgoingMessage]]:
         """The transaction body: claim, load, apply, store. Returns the duplicates and the messages."""
-        fresh, duplicates = await claim_fresh_timed(db, admitted)
+        fresh, duplicates = await claim_fresh_timed(
+            db, admitted, remembered_from=lambda event: remembered_from(event, now)
+        )
         changed = {e.customer_id for e in fresh}
         republish = {d.event.customer_id for d in admitted if d.event.event_id in duplicates} - changed
         stored = await PROFILES.load_for_update(db, changed | republish)
@@ -125,7 +127,8 @@ class ProfileService:
             for message in await self._write(await driver_connection(tx.connection), due, now):
                 tx.add(message)
             if time.monotonic() >= self._next_prune and self._rule.horizon_days is not None:
-                # Ids of events older than the horizon can go: such events are refused on arrival.
+                # Ids remembered for longer than the horizon can go: a windowed fact that old is refused
+                # on arrival; a state fact is remembered from when it was applied (admission.remembered_from).
                 cutoff = now - timedelta(days=self._rule.horizon_days + 1)
                 await prune_events_before(tx.connection, cutoff)
                 self._next_prune = time.monotonic() + INBOX_PRUNE_EVERY_S

@@ -132,6 +132,34 @@ async def test_events_beyond_the_late_horizon_are_dead_lettered_with_the_reason(
     assert stored is not None and stored.trades_total == 1
 
 
+async def test_master_data_and_balances_of_any_age_are_state_and_the_newest_wins(
+    ns: Namespace, settings: ProfileSettings, engine: AsyncEngine
+) -> None:
+    """A go-live backfill: KYC and consents last changed three years ago still make the customer master."""
+    bootstrap = ns.infra.kafka_bootstrap
+    three_years_ago = NOW - timedelta(days=3 * 365)
+    consents = {"marketing_push": True, "marketing_sms": True, "data_for_advice": True}
+    master = b.customer("C1", three_years_ago, risk_level="C4", birth_year=1958, consents=consents)
+    older = b.customer("C1", three_years_ago - timedelta(days=90), risk_level="C1", consents={"marketing_sms": True})
+    snapshot = b.balance("C1", "2500000.00", three_years_ago)
+    older_snapshot = b.balance("C1", "10.00", three_years_ago - timedelta(days=1))
+    await produce(bootstrap, ns.topics.name(topics.CUSTOMER), [master, older])  # the older one arrives later
+    await produce(bootstrap, ns.topics.name(topics.BALANCE), [snapshot, older_snapshot])
+    async with running(build(settings)):
+        await wait_until(lambda: _equals(input_committed(ns, settings.consumer_group), 4), what="commit")
+        newest = max(await published(ns, min_count=1), key=lambda m: m.payload.version)
+    dead = await read_topic(bootstrap, ns.topics.name(topics.DEAD_LETTER), timeout_s=3)
+    assert dead == []  # neither too old nor an error: an older state fact changes nothing
+    master_view = newest.payload.master
+    assert (master_view.risk_level, master_view.age_band) == ("C4", "60_plus")
+    assert {k for k, v in master_view.consents.model_dump().items() if v} == set(consents)
+    assert newest.payload.assets.total_assets == Decimal("2500000.00")
+    assert newest.payload.assets.as_of == three_years_ago
+    async with engine.connect() as conn:
+        stored = await PROFILES.get(conn, "C1")
+    assert stored is not None and stored.risk_level == "C4" and stored.master_as_of == three_years_ago
+
+
 async def test_rebuilt_profiles_equal_the_live_ones(
     ns: Namespace, settings: ProfileSettings, engine: AsyncEngine
 ) -> None:

@@ -68,10 +68,24 @@ async def claim_fresh(conn: AsyncConnection, deliveries: Sequence[Delivery]) -> 
     return split_fresh(deliveries, new_ids)
 
 
-async def claim_fresh_timed(db: asyncpg.Connection, deliveries: Sequence[Delivery]) -> tuple[list[Event], set[UUID]]:
-    """`claim_fresh` on an asyncpg connection, keeping each event's occurred_at in the inbox."""
-    new_ids = await claim_new_timed_events(db, ((d.event.event_id, d.event.occurred_at) for d in deliveries))
+async def claim_fresh_timed(
+    db: asyncpg.Connection,
+    deliveries: Sequence[Delivery],
+    *,
+    remembered_from: Callable[[Event], datetime] | None = None,
+) -> tuple[list[Event], set[UUID]]:
+    """`claim_fresh` on an asyncpg connection, keeping a time per id that `prune_events_before` compares.
+
+    The time is each event's occurred_at, or what `remembered_from(event)` says (the admission rule's
+    `remembered_from`: a state fact admitted at any age is remembered from when it was applied).
+    """
+    time_of = remembered_from or _occurred_at
+    new_ids = await claim_new_timed_events(db, ((d.event.event_id, time_of(d.event)) for d in deliveries))
     return split_fresh(deliveries, new_ids)
+
+
+def _occurred_at(event: Event) -> datetime:
+    return event.occurred_at
 
 
 def split_fresh(deliveries: Sequence[Delivery], new_ids: set[UUID]) -> tuple[list[Event], set[UUID]]:
