@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from tierflow_common.auth import JwtSettings
-from tierflow_common.config import ServiceSettings
+from tierflow_common.config import AdmissionSettings, ServiceSettings
 from tierflow_common.events.outputs import NotificationChannel
 
 
@@ -19,6 +19,11 @@ class NotificationSettings(ServiceSettings, JwtSettings):
 
     consumer_group: str = "tierflow-notification"
     db_schema: str = "notification"
+    admission: AdmissionSettings = Field(
+        default_factory=AdmissionSettings,
+        description="The late-arrival horizon and future tolerance, shared with profile "
+        "(TIERFLOW_LATE_HORIZON_DAYS, TIERFLOW_FUTURE_TOLERANCE_S).",
+    )
     sweep_interval_s: float = Field(default=1.0, gt=0, description="How often due outreach steps are looked for.")
     playbook_file: Path = Field(
         default=Path(__file__).parent / "playbooks" / "default.yaml",
