@@ -64,8 +64,8 @@ class NotificationService:
                 rejected[delivery.event.event_id] = reason
         async with self._outbox.transaction() as tx:
             conn = tx.connection
-            fresh, duplicates = await claim_fresh(conn, admitted)
-            plan = plan_batch(fresh)
+            claim = await claim_fresh(conn, admitted)
+            plan = plan_batch(claim.fresh)
             projected = plan.contacts()
             await contacts.upsert_contacts(conn, projected, now=now)
             await contacts.mark_active(conn, active_at=plan.active_at, now=now)
@@ -89,7 +89,7 @@ class NotificationService:
             await steps.insert_steps(conn, planned, now=now)
             await contacts.remember_decisions(conn, current=list(current.values()), now=now)
             await log_records(tx, cancelled.records, now, self._topics)
-        return BatchOutcome(duplicates=duplicates, rejected=rejected)
+        return BatchOutcome(duplicates=claim.duplicates, rejected=rejected, conflicts=claim.conflicts)
 
     async def on_assigned(self) -> None:
         """Publish what an earlier run committed but did not publish."""

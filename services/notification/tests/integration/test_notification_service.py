@@ -148,3 +148,31 @@ async def test_events_dated_years_ahead_are_refused_and_real_changes_still_apply
             await wait_until(winback_sent, timeout_s=30, what="F2's win-back push")
     finally:
         await engine.dispose()
+
+
+async def test_a_customer_event_with_other_content_under_its_id_is_a_conflict_and_changes_nothing(
+    ns: Namespace, settings: NotificationSettings
+) -> None:
+    bootstrap = ns.infra.kafka_bootstrap
+    noon = zone_where_it_is(12)
+    url = settings.infra.database_url.get_secret_value()
+    engine = create_engine(url, schema=settings.db_schema, application_name="t")
+    grant = b.customer("X1", datetime.now(UTC), consents=ALL_CONSENTS, timezone=noon)
+    other = grant.model_copy(update={"payload": grant.payload.model_copy(update={"closed": True})})
+    try:
+        async with running(build(settings)):
+            await produce(bootstrap, ns.topics.name(topics.CUSTOMER), [grant])
+
+            async def projected() -> bool:
+                async with engine.connect() as conn:
+                    return "X1" in await contacts.load_contacts(conn, ["X1"])
+
+            await wait_until(projected, timeout_s=30, what="X1's projection")
+            await produce(bootstrap, ns.topics.name(topics.CUSTOMER), [other])
+            dead = await read_topic(bootstrap, ns.topics.name(topics.DEAD_LETTER), min_count=1)
+        assert [dict(d.headers)["tierflow.error.kind"] for d in dead] == [b"conflict"]
+        async with engine.connect() as conn:
+            known = await contacts.load_contacts(conn, ["X1"])
+        assert known["X1"].closed is False  # the copy applied first stands
+    finally:
+        await engine.dispose()

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tierflow_common.admission import AdmissionRule, rejection, remembered_from
 from tierflow_common.clock import Clock
 from tierflow_common.db.engine import driver_connection, raw_connection
-from tierflow_common.db.inbox import claim_fresh_timed, prune_events_before
+from tierflow_common.db.inbox import Claim, claim_fresh_timed, prune_events_before
 from tierflow_common.db.outbox import Outbox, OutgoingMessage
 from tierflow_common.events import Topics
 from tierflow_common.events.ids import derived_id_str
@@ -79,20 +79,19 @@ class ProfileService:
         async with self._engine.connect() as conn:
             db = await raw_connection(conn)
             async with db.transaction():
-                duplicates, messages = await self._apply(db, admitted, now)
+                claim, messages = await self._apply(db, admitted, now)
         if self._producer is not None and messages:
             await self._producer.send_all(messages)
             for topic, count in Counter(m.topic for m in messages).items():
                 OUTBOX_PUBLISHED.labels("profile", topic).inc(count)  # published directly after the commit
-        return BatchOutcome(duplicates=duplicates, rejected=rejected)
+        return BatchOutcome(duplicates=claim.duplicates, rejected=rejected, conflicts=claim.conflicts)
 
     async def _apply(
         self, db: asyncpg.Connection, admitted: list[Delivery], now: datetime
-    ) -> tuple[set[UUID], list[OutgoingMessage]]:
-        """The transaction body: claim, load, apply, store. Returns the duplicates and the messages."""
-        fresh, duplicates = await claim_fresh_timed(
-            db, admitted, remembered_from=lambda event: remembered_from(event, now)
-        )
+    ) -> tuple[Claim, list[OutgoingMessage]]:
+        """The transaction body: claim, load, apply, store. Returns the inbox's claim and the messages."""
+        claim = await claim_fresh_timed(db, admitted, remembered_from=lambda event: remembered_from(event, now))
+        fresh, duplicates = claim.fresh, claim.duplicates
         changed = {e.customer_id for e in fresh}
         republish = {d.event.customer_id for d in admitted if d.event.event_id in duplicates} - changed
         stored = await PROFILES.load_for_update(db, changed | republish)
@@ -111,7 +110,7 @@ class ProfileService:
             if profile is not None:  # redelivered: announce the current version again
                 settle(profile, now)
                 messages.append(self._message(profile, view(profile, now), now))
-        return duplicates, messages
+        return claim, messages
 
     async def on_assigned(self) -> None:
         """A previous owner of our partitions may have left unpublished sweeper messages."""

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.db.engine import create_engine
-from tierflow_common.events import ProfileUpdated, decode_event, topics
+from tierflow_common.events import ProfileUpdated, decode_event, encode_event, topics
 from tierflow_profile.adapters.profiles import PROFILES
 from tierflow_profile.bootstrap import MIGRATIONS_DIR, build
 from tierflow_profile.domain.snapshot import settle, view
@@ -112,6 +112,30 @@ async def test_duplicates_change_nothing_across_a_consumer_restart(
     async with engine.connect() as conn:
         stored = await PROFILES.get(conn, "C1")
     assert stored is not None and stored.trades_total == 4
+
+
+async def test_the_same_event_id_with_other_content_is_dead_lettered_as_a_conflict(
+    ns: Namespace, settings: ProfileSettings, engine: AsyncEngine
+) -> None:
+    trade_topic = ns.topics.name(topics.TRADE)
+    first = b.trade("C1", NOW, commission="2.00")
+    async with running(build(settings)):
+        await produce(ns.infra.kafka_bootstrap, trade_topic, [first])
+        await wait_until(lambda: _equals(input_committed(ns, settings.consumer_group), 1), what="first")
+        await produce(ns.infra.kafka_bootstrap, trade_topic, [first])  # a producer retry: a duplicate
+        await wait_until(lambda: _equals(input_committed(ns, settings.consumer_group), 2), what="the retry")
+        altered = b.trade("C1", NOW, commission="9.00", event_id=first.event_id)
+        await produce(ns.infra.kafka_bootstrap, trade_topic, [altered])
+        dead = await read_topic(ns.infra.kafka_bootstrap, ns.topics.name(topics.DEAD_LETTER), min_count=1)
+        await wait_until(lambda: _equals(input_committed(ns, settings.consumer_group), 3), what="all taken")
+    assert len(dead) == 1
+    headers = dict(dead[0].headers)
+    assert headers["tierflow.error.kind"] == b"conflict"
+    assert b"event_id was applied before with other content" in headers["tierflow.error"]
+    assert dead[0].value == encode_event(altered)
+    async with engine.connect() as conn:
+        stored = await PROFILES.get(conn, "C1")
+    assert stored is not None and stored.trades_total == 1 and stored.commission_total == Decimal("2.00")
 
 
 async def test_events_beyond_the_late_horizon_are_dead_lettered_with_the_reason(
