@@ -107,9 +107,8 @@ class ProfileService:
         messages = await self._write(db, touched.values(), now)
         for customer_id in republish:
             profile = stored.get(customer_id)
-            if profile is not None:  # redelivered: announce the current version again
-                settle(profile, now)
-                messages.append(self._message(profile, view(profile, now), now))
+            if profile is not None:  # redelivered: announce the current version again, as it was
+                messages.append(self._republication(profile, now))
         return claim, messages
 
     async def on_assigned(self) -> None:
@@ -141,11 +140,22 @@ class ProfileService:
         messages = []
         for profile in profiles:
             profile.version += 1
+            profile.computed_at = now
             payload = view(profile, now)
             writes.append(ProfileWrite(profile=profile, next_review_at=payload["next_review_at"]))
             messages.append(self._message(profile, payload, now))
         await PROFILES.save(db, writes, now=now)
         return messages
+
+    def _republication(self, profile: Profile, now: datetime) -> OutgoingMessage:
+        """The stored version's message again: the same content under the same id (downstream inboxes
+        then see a duplicate, not a conflict). A version stored before `computed_at` was kept is
+        announced as of now."""
+        computed_at = profile.computed_at
+        if computed_at is None:
+            settle(profile, now)
+            computed_at = now
+        return self._message(profile, view(profile, computed_at), computed_at)
 
     def _message(self, profile: Profile, payload: dict[str, object], now: datetime) -> OutgoingMessage:
         customer_id = profile.customer_id

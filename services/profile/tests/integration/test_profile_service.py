@@ -138,6 +138,23 @@ async def test_the_same_event_id_with_other_content_is_dead_lettered_as_a_confli
     assert stored is not None and stored.trades_total == 1 and stored.commission_total == Decimal("2.00")
 
 
+async def test_a_republished_version_is_the_same_message_byte_for_byte(
+    ns: Namespace, settings: ProfileSettings
+) -> None:
+    """A batch redelivered after its commit republishes the current version under the same id: with the
+    same content too, or every downstream inbox would take it for a conflict."""
+    trade = b.trade("C1", NOW - timedelta(minutes=5))
+    async with running(build(settings)):
+        await produce(ns.infra.kafka_bootstrap, ns.topics.name(topics.TRADE), [trade])
+        await wait_until(lambda: _equals(input_committed(ns, settings.consumer_group), 1), what="first")
+    await asyncio.sleep(1.1)  # a republication a second later must not say so
+    await produce(ns.infra.kafka_bootstrap, ns.topics.name(topics.TRADE), [trade])  # redelivered
+    async with running(build(settings)):
+        records = await read_topic(ns.infra.kafka_bootstrap, ns.topics.name(topics.PROFILE), min_count=2)
+    assert len(records) == 2
+    assert records[0].value == records[1].value
+
+
 async def test_events_beyond_the_late_horizon_are_dead_lettered_with_the_reason(
     ns: Namespace, settings: ProfileSettings, engine: AsyncEngine
 ) -> None:
