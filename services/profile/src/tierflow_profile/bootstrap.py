@@ -77,6 +77,7 @@ def build_rebuild(
         topics=names,
         clock=clock,
         rule=REPLAY,
+        shadow=None if schema == settings.db_schema else schema,
     )
     reader = LogReader(
         options,

@@ -53,7 +53,11 @@ class ProfileService:
         clock: Clock,
         rule: AdmissionRule = AdmissionRule(),
         sweep_batch: int = 500,
+        shadow: str | None = None,
     ) -> None:
+        """`shadow`: the schema of a rebuild beside the live one. Its versions are its own, so its
+        messages get ids of their own (`profile-rebuild:<schema>:<customer>:<version>`) that never
+        collide with what live published as `profile:<customer>:<version>`."""
         self._engine = engine
         self._producer = producer
         self._outbox = outbox
@@ -62,6 +66,7 @@ class ProfileService:
         self._rule = rule
         self._sweep_batch = sweep_batch
         self._next_prune = 0.0
+        self._id_parts: tuple[str, ...] = ("profile",) if shadow is None else ("profile-rebuild", shadow)
 
     async def process(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
         """Apply a batch: every new event once, one write and one message per customer touched."""
@@ -160,7 +165,7 @@ class ProfileService:
     def _message(self, profile: Profile, payload: dict[str, object], now: datetime) -> OutgoingMessage:
         customer_id = profile.customer_id
         envelope = {
-            "event_id": derived_id_str("profile", customer_id, profile.version),
+            "event_id": derived_id_str(*self._id_parts, customer_id, profile.version),
             "event_type": "profile.updated",
             "schema_version": 1,
             "occurred_at": now,

@@ -155,6 +155,32 @@ async def test_a_republished_version_is_the_same_message_byte_for_byte(
     assert records[0].value == records[1].value
 
 
+async def test_a_shadow_rebuild_publishes_under_ids_that_never_collide_with_live(
+    ns: Namespace, settings: ProfileSettings
+) -> None:
+    profile_topic = ns.topics.name(topics.PROFILE)
+    async with running(build(settings)):
+        for minutes in (30, 20, 10):  # three batches: live reaches version 3
+            await produce(
+                ns.infra.kafka_bootstrap,
+                ns.topics.name(topics.TRADE),
+                [b.trade("C1", NOW - timedelta(minutes=minutes))],
+            )
+            await published(ns, min_count=4 - minutes // 10)
+    live = {r.value for r in await read_topic(ns.infra.kafka_bootstrap, profile_topic, min_count=3)}
+    live_ids = {orjson.loads(v)["event_id"] for v in live}
+    report = await rebuild(settings, schema=ns.schema("shadow"), publish=True)  # one batch: version 1
+    assert report.applied == 3
+    after = await read_topic(ns.infra.kafka_bootstrap, profile_topic, min_count=len(live) + 1)
+    rebuilt = [orjson.loads(r.value) for r in after if r.value not in live]
+    assert [m["payload"]["version"] for m in rebuilt] == [1]
+    assert not {m["event_id"] for m in rebuilt} & live_ids
+    contents: dict[str, set[bytes]] = {}
+    for record in after:
+        contents.setdefault(orjson.loads(record.value)["event_id"], set()).add(record.value)
+    assert all(len(values) == 1 for values in contents.values())  # one id, one content
+
+
 async def test_events_beyond_the_late_horizon_are_dead_lettered_with_the_reason(
     ns: Namespace, settings: ProfileSettings, engine: AsyncEngine
 ) -> None:
