@@ -119,7 +119,7 @@ async def claim_fresh_timed(
 
 
 async def prune_events_before(conn: AsyncConnection, before: datetime, *, limit: int = 10_000) -> int:
-    """Forget up to `limit` ids of events that occurred before `before`; return how many."""
+    """Forget up to `limit` ids remembered from before `before` (their occurred_at, or `remembered_from`)."""
     result = await conn.execute(_PRUNE, {"before": before, "limit": limit})
     return int(result.rowcount or 0)
 
