@@ -36,6 +36,22 @@ class InfraSettings(BaseSettings):
     environment: Environment = Field(default="production", validation_alias="TIERFLOW_ENV")
 
 
+class AdmissionSettings(BaseSettings):
+    """The admission rule of every service that reads the input topics (`tierflow_common.admission`).
+
+    Unprefixed names, read by profile and notification alike, so the two never disagree about an event.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="TIERFLOW_", frozen=True, extra="ignore")
+
+    late_horizon_days: int | None = Field(
+        default=400, ge=1, description="Windowed facts (trades, logins, contacts) older than this are dead-lettered."
+    )
+    future_tolerance_s: int | None = Field(
+        default=86400, ge=0, description="Events dated further ahead of the service clock are dead-lettered."
+    )
+
+
 class ServiceSettings(BaseSettings):
     """Knobs every consuming service has; subclasses set `env_prefix` (e.g. TIERFLOW_PROFILE_)."""
 

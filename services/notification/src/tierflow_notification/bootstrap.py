@@ -7,6 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tierflow_common.admission import admission_rule
 from tierflow_common.auth import TokenVerifier
 from tierflow_common.clock import AcceleratedClock, Clock, WallClock
 from tierflow_common.events.outputs import NotificationChannel
@@ -51,7 +52,13 @@ def build_worker(settings: NotificationSettings) -> NotificationWorker:
     playbooks = load_playbooks(settings.playbook_file)
     parts = pipeline_parts("notification", settings)
     clock: Clock = AcceleratedClock(settings.clock_speed) if settings.clock_speed != 1 else parts.clock
-    service = NotificationService(outbox=parts.outbox, topics=parts.topics, clock=clock, playbooks=playbooks)
+    service = NotificationService(
+        outbox=parts.outbox,
+        topics=parts.topics,
+        clock=clock,
+        playbooks=playbooks,
+        rule=admission_rule(settings.admission),
+    )
     log_adapter = LogAdapter()
     adapters: dict[NotificationChannel, ChannelAdapter] = {
         channel: log_adapter for channel in NotificationChannel if channel is not NotificationChannel.ADVISOR_TASK

@@ -15,6 +15,12 @@ The guarantee: a step's send record is written once (its id is derived from the 
 delivery itself is at least once: if the process dies between 2 and 3, the step's lease expires
 and it is delivered again under the same notification id, which the webhook passes as
 `Idempotency-Key` and the advisor-task store uses as the task id, so the effect happens once.
+
+A step whose lease lapsed is decided again like any due step before it goes out again: a newer
+route cancels it (`route_changed`), and governance may suppress it (closed account, consent
+withdrawn, customer returned) or defer it (quiet hours, frequency cap) under the rules of that
+moment. Every hand-over to a provider is an attempt, a re-send after a lapsed lease included; a
+step whose lease lapsed on its last allowed attempt is given up (`attempts_exhausted`).
 """
 
 from __future__ import annotations
@@ -24,12 +30,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from tierflow_common.clock import Clock
 from tierflow_common.db.outbox import Outbox, OutboxTransaction
 from tierflow_common.events import Topics
 from tierflow_common.events.outputs import MessageClass, NotificationChannel, NotificationStatus
 from tierflow_notification.adapters import contacts, records, steps
 from tierflow_notification.adapters.channels import ChannelAdapter, CircuitOpen, DeliveryError, OutboundMessage
+from tierflow_notification.domain.cancellation import ROUTE_CHANGED, superseded
 from tierflow_notification.domain.governance import Action, govern
 from tierflow_notification.domain.outreach import outcome_id, sent_id
 from tierflow_notification.domain.playbooks import Governance
@@ -61,11 +70,12 @@ class DeliveryPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Sending:
-    """A step marked `sending`: the channel it goes out on and the consent evidence it relied on."""
+    """A step marked `sending`: the channel it goes out on, the consent evidence it relied on, which attempt."""
 
     step: StoredStep
     channel: NotificationChannel
     evidence: dict[str, object] | None
+    attempt: int
 
 
 class StepRunner:
@@ -108,6 +118,7 @@ class StepRunner:
         conn = tx.connection
         customers = {s.customer_id for s in due}
         known = await contacts.load_contacts(conn, customers, lock=True)
+        current = await contacts.current_decision_ids(conn, customers)
         window = timedelta(days=self._governance.frequency_cap.per_days)
         sent = await records.marketing_sent(conn, customers, since=now - window)
         logged: list[NotificationRecord] = []
@@ -115,10 +126,33 @@ class StepRunner:
         changes: list[StepChange] = []
         lease_until = now + self._policy.clock_delta(self._policy.lease_s)
         for step in due:
-            if step.status is StepStatus.SENDING and step.channel is not None:
-                # Its lease ran out: the process delivering it died. Deliver again, same notification id.
-                changes.append(StepChange(step.step_id, now, due_at=lease_until))
-                sending.append(Sending(step, step.channel, None))
+            channel = step.channel or step.channels[0]
+            if step.status is StepStatus.SENDING and step.attempts >= self._policy.max_attempts:
+                # Its lease lapsed on the last attempt allowed: the sender died every time. Give up.
+                change, record = await self._give_up(
+                    conn,
+                    step,
+                    channel,
+                    attempts=step.attempts,
+                    reason="attempts_exhausted",
+                    error=f"the lease lapsed on attempt {step.attempts}: the sender stopped before recording it",
+                    now=now,
+                )
+                changes.append(change)
+                logged.append(record)
+                continue
+            # A step whose lease lapsed (its sender died) is decided again from here, like any due step.
+            if superseded(step, current.get(step.customer_id)):
+                changes.append(StepChange(step.step_id, now, status=StepStatus.CANCELLED, last_reason=ROUTE_CHANGED))
+                logged.append(
+                    NotificationRecord(
+                        outcome_id(step.step_id, "cancelled", step.attempts, ROUTE_CHANGED),
+                        step,
+                        channel,
+                        NotificationStatus.SUPPRESSED,
+                        ROUTE_CHANGED,
+                    )
+                )
                 continue
             verdict = govern(
                 due_view(step),
@@ -129,22 +163,31 @@ class StepRunner:
             )
             channel = verdict.channel or step.channels[0]
             if verdict.action is Action.SEND:
+                attempt = step.attempts + 1
                 changes.append(
                     StepChange(
                         step.step_id,
                         now,
                         status=StepStatus.SENDING,
                         channel=channel,
-                        attempts=step.attempts + 1,
+                        attempts=attempt,
                         due_at=lease_until,
                     )
                 )
-                sending.append(Sending(step, channel, verdict.evidence or None))
+                sending.append(Sending(step, channel, verdict.evidence or None, attempt))
                 if step.message_class is MessageClass.MARKETING:
                     sent.setdefault(step.customer_id, []).append(now)  # counts for the rest of the batch
             elif verdict.action is Action.DEFER:
                 assert verdict.until is not None
-                changes.append(StepChange(step.step_id, now, due_at=verdict.until, last_reason=verdict.reason))
+                changes.append(
+                    StepChange(
+                        step.step_id,
+                        now,
+                        status=StepStatus.PENDING,  # a lapsed step waits like any other
+                        due_at=verdict.until,
+                        last_reason=verdict.reason,
+                    )
+                )
                 key = f"{verdict.reason}@{verdict.until.isoformat()}"
                 logged.append(
                     NotificationRecord(
@@ -172,6 +215,25 @@ class StepRunner:
         await steps.update_steps(conn, changes)
         await log_records(tx, logged, now, self._topics)
         return sending
+
+    async def _give_up(
+        self,
+        conn: AsyncConnection,
+        step: StoredStep,
+        channel: NotificationChannel,
+        *,
+        attempts: int,
+        reason: str,
+        error: str,
+        now: datetime,
+    ) -> tuple[StepChange, NotificationRecord]:
+        """Dead-letter a step after its last attempt: a `delivery_failures` row, the step done, a `failed` record."""
+        failed_id = outcome_id(step.step_id, "failed", attempts, reason)
+        await records.record_failure(
+            conn, notification_id=failed_id, step=step, channel=channel, attempts=attempts, error=error, now=now
+        )
+        change = StepChange(step.step_id, now, status=StepStatus.DONE, last_reason=reason)
+        return change, NotificationRecord(failed_id, step, channel, NotificationStatus.FAILED, reason)
 
     async def _deliver(self, sending: Sending, now: datetime) -> DeliveryError | None:
         step = sending.step
@@ -205,8 +267,7 @@ class StepRunner:
         logged: list[NotificationRecord] = []
         changes: list[StepChange] = []
         for sending, error in outcomes:
-            step, channel = sending.step, sending.channel
-            attempts = step.attempts + (0 if step.status is StepStatus.SENDING else 1)
+            step, channel, attempts = sending.step, sending.channel, sending.attempt
             if error is None:
                 changes.append(StepChange(step.step_id, now, status=StepStatus.DONE, last_reason="delivered"))
                 logged.append(
@@ -250,13 +311,10 @@ class StepRunner:
                     )
                 )
             else:
-                failed_id = outcome_id(step.step_id, "failed", attempts, "provider_gave_up")
-                changes.append(StepChange(step.step_id, now, status=StepStatus.DONE, last_reason="provider_gave_up"))
-                await records.record_failure(
-                    conn, notification_id=failed_id, step=step, channel=channel, error=str(error), now=now
+                change, record = await self._give_up(
+                    conn, step, channel, attempts=attempts, reason="provider_gave_up", error=str(error), now=now
                 )
-                logged.append(
-                    NotificationRecord(failed_id, step, channel, NotificationStatus.FAILED, "provider_gave_up")
-                )
+                changes.append(change)
+                logged.append(record)
         await steps.update_steps(conn, changes)
         await log_records(tx, logged, now, self._topics)

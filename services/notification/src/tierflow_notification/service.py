@@ -1,5 +1,8 @@
 """The notification batch processor: keeps the contact projection, plans and cancels outreach steps.
 
+Events the shared admission rule refuses (tierflow_common.admission: a trade or login older than the
+late-arrival horizon, anything dated beyond the future tolerance) are reported for the dead-letter
+topic before the claim, exactly as the profile service refuses them, and change nothing.
 Per batch, in one transaction with the inbox claim (the rules are in domain/cancellation.py):
 - customer events update the consent/timezone projection; a withdrawn consent cancels pending
   marketing steps that have no consented channel left (`consent_withdrawn`);
@@ -14,7 +17,9 @@ Steps are sent later by the step runner (runner.py), when due.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from uuid import UUID
 
+from tierflow_common.admission import AdmissionRule, rejection
 from tierflow_common.clock import Clock
 from tierflow_common.db.inbox import claim_fresh
 from tierflow_common.db.outbox import Outbox
@@ -31,19 +36,36 @@ from tierflow_notification.notification_log import log_records
 class NotificationService:
     """The batch processor of the consumer loop (tierflow_common.kafka.delivery.BatchProcessor)."""
 
-    def __init__(self, *, outbox: Outbox, topics: Topics, clock: Clock, playbooks: PlaybookSet) -> None:
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        topics: Topics,
+        clock: Clock,
+        playbooks: PlaybookSet,
+        rule: AdmissionRule = AdmissionRule(),
+    ) -> None:
         self._outbox = outbox
         self._topics = topics
         self._clock = clock
         self._playbooks = playbooks
+        self._rule = rule
 
     async def process(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
         """Apply a batch's fresh events in one transaction: projection, cancellations, new steps, records."""
         now = self._clock.now()
+        rejected: dict[UUID, str] = {}
+        admitted: list[Delivery] = []
+        for delivery in deliveries:
+            reason = rejection(delivery.event, now, self._rule)
+            if reason is None:
+                admitted.append(delivery)
+            else:
+                rejected[delivery.event.event_id] = reason
         async with self._outbox.transaction() as tx:
             conn = tx.connection
-            fresh, duplicates = await claim_fresh(conn, deliveries)
-            plan = plan_batch(fresh)
+            claim = await claim_fresh(conn, admitted)
+            plan = plan_batch(claim.fresh)
             projected = plan.contacts()
             await contacts.upsert_contacts(conn, projected, now=now)
             await contacts.mark_active(conn, active_at=plan.active_at, now=now)
@@ -67,7 +89,7 @@ class NotificationService:
             await steps.insert_steps(conn, planned, now=now)
             await contacts.remember_decisions(conn, current=list(current.values()), now=now)
             await log_records(tx, cancelled.records, now, self._topics)
-        return BatchOutcome(duplicates=duplicates)
+        return BatchOutcome(duplicates=claim.duplicates, rejected=rejected, conflicts=claim.conflicts)
 
     async def on_assigned(self) -> None:
         """Publish what an earlier run committed but did not publish."""

@@ -8,7 +8,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from tierflow_common.auth import JwtSettings
-from tierflow_common.config import ServiceSettings
+from tierflow_common.config import AdmissionSettings, ServiceSettings
 from tierflow_common.events.outputs import NotificationChannel
 
 
@@ -19,6 +19,11 @@ class NotificationSettings(ServiceSettings, JwtSettings):
 
     consumer_group: str = "tierflow-notification"
     db_schema: str = "notification"
+    admission: AdmissionSettings = Field(
+        default_factory=AdmissionSettings,
+        description="The late-arrival horizon and future tolerance, shared with profile "
+        "(TIERFLOW_LATE_HORIZON_DAYS, TIERFLOW_FUTURE_TOLERANCE_S).",
+    )
     sweep_interval_s: float = Field(default=1.0, gt=0, description="How often due outreach steps are looked for.")
     playbook_file: Path = Field(
         default=Path(__file__).parent / "playbooks" / "default.yaml",
@@ -35,7 +40,12 @@ class NotificationSettings(ServiceSettings, JwtSettings):
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     breaker_threshold: int = Field(default=5, ge=1, description="Failures in a row that open the circuit.")
     breaker_reset_s: float = Field(default=30.0, gt=0, description="How long an open circuit waits before a trial.")
-    delivery_max_attempts: int = Field(default=6, ge=1, description="Then the message is dead-lettered.")
+    delivery_max_attempts: int = Field(
+        default=6,
+        ge=1,
+        description="Hand-overs to a provider per step, re-sends after a lapsed lease included; "
+        "then the message is dead-lettered.",
+    )
     delivery_backoff_s: float = Field(default=2.0, gt=0, description="First retry delay; doubles per attempt.")
     delivery_backoff_max_s: float = Field(default=600.0, gt=0)
     sending_lease_s: float = Field(

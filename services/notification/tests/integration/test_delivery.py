@@ -7,7 +7,6 @@ import asyncio
 import os
 import signal
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,6 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tierflow_common.auth import mint_token
+from tierflow_common.clock import AcceleratedClock
 from tierflow_common.events import topics
 from tierflow_common.infra.embedded import free_port
 from tierflow_notification.settings import NotificationSettings
@@ -40,6 +40,7 @@ async def test_the_reactivation_ladder_runs_on_time_and_stops_when_the_customer_
 ) -> None:
     port = free_port()
     fast = settings.model_copy(update={"clock_speed": 86_400 / DAY_S})
+    service_time = AcceleratedClock(fast.clock_speed)  # made just before the service's: a little ahead of it
     async with running(build(fast), ops_port=port):
         await add_customer(ns, "BACK")
         await add_customer(ns, "GONE")
@@ -51,8 +52,9 @@ async def test_the_reactivation_ladder_runs_on_time_and_stops_when_the_customer_
             return all(("reactivation.push_day0", "sent", "delivered") in outcomes(got, c) for c in ("BACK", "GONE"))
 
         await wait_until(day0, timeout_s=DAY_S * 2, what="both day-0 pushes")
-        # BACK logs in before day 3. Its time is far ahead, as the accelerated clock is.
-        login = b.login("BACK", datetime.now(UTC) + timedelta(days=365))
+        # BACK logs in before day 3, at the service's (accelerated) time: a login dated beyond the
+        # future tolerance of that clock would be refused.
+        login = b.login("BACK", service_time.now())
         await produce(ns.infra.kafka_bootstrap, ns.topics.name(topics.LOGIN), [login])
 
         async def ladder_done() -> bool:

@@ -3,18 +3,22 @@ withdrawn consent, advisor tasks on the workbench API."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import orjson
 import pytest
 
 from tierflow_common.auth import mint_token
+from tierflow_common.clock import zone_where_it_is
+from tierflow_common.db.engine import create_engine
 from tierflow_common.events import topics
 from tierflow_common.infra.embedded import free_port
+from tierflow_notification.adapters import contacts
 from tierflow_notification.settings import NotificationSettings
 from tierflow_notification.worker import build
 from tierflow_testing import builders as b
-from tierflow_testing.kafka import produce, wait_until
+from tierflow_testing.kafka import produce, read_topic, wait_until
 from tierflow_testing.plugin import Namespace, running
 
 from .conftest import ALL_CONSENTS, SECRET, add_customer, decide, outcomes, records
@@ -93,3 +97,82 @@ async def test_decisions_plan_steps_once_and_new_routes_returns_and_withdrawals_
             assert still_open["items"] == []
             bad = await api.get("/v1/tasks?advisor_id=ADV1&status=lost", headers=bearer("task:read"))
             assert bad.status_code == 422 and "status" in bad.json()["detail"]
+
+
+async def test_events_dated_years_ahead_are_refused_and_real_changes_still_apply(
+    ns: Namespace, settings: NotificationSettings
+) -> None:
+    """The profile's admission rule decides here too: a consent grant or a login dated years ahead
+    is dead-lettered and locks nothing, so a later real withdrawal and the win-back ladder still work."""
+    bootstrap = ns.infra.kafka_bootstrap
+    ahead = datetime.now(UTC) + timedelta(days=3 * 365)
+    noon = zone_where_it_is(12)
+    engine = create_engine(
+        settings.infra.database_url.get_secret_value(), schema=settings.db_schema, application_name="t"
+    )
+    try:
+        async with running(build(settings)):
+            await add_customer(ns, "F1")
+            await add_customer(ns, "F2")
+            grant = b.customer("F1", ahead, consents=ALL_CONSENTS, timezone=noon)
+            login = b.login("F2", ahead)
+            await produce(bootstrap, ns.topics.name(topics.CUSTOMER), [grant])
+            await produce(bootstrap, ns.topics.name(topics.LOGIN), [login])
+            dead = await read_topic(bootstrap, ns.topics.name(topics.DEAD_LETTER), min_count=2)
+            headers = {orjson.loads(m.value)["event_id"]: dict(m.headers) for m in dead}
+            for refused in (grant, login):
+                assert headers[str(refused.event_id)]["tierflow.error.kind"] == b"rejected"
+                assert b"ahead of the service clock" in headers[str(refused.event_id)]["tierflow.error"]
+                assert headers[str(refused.event_id)]["tierflow.service"] == b"notification"
+
+            withdrawn = {**ALL_CONSENTS, "marketing_push": False, "marketing_sms": False, "marketing_email": False}
+            withdrawal = b.customer("F1", datetime.now(UTC), consents=withdrawn, timezone=noon)
+            await produce(bootstrap, ns.topics.name(topics.CUSTOMER), [withdrawal])
+
+            async def withdrawal_applied() -> bool:
+                async with engine.connect() as conn:
+                    known = await contacts.load_contacts(conn, ["F1"])
+                return "F1" in known and known["F1"].consents_as_of == withdrawal.occurred_at
+
+            await wait_until(withdrawal_applied, timeout_s=30, what="the real withdrawal to be applied")
+            async with engine.connect() as conn:
+                known = await contacts.load_contacts(conn, ["F1", "F2"])
+            assert dict(known["F1"].consents) == withdrawn
+            assert known["F2"].last_active_at is None  # the login from the future locked nothing
+
+            await decide(ns, "F2", 1, "reactivation")
+
+            async def winback_sent() -> bool:
+                return ("reactivation.push_day0", "sent", "delivered") in outcomes(await records(ns), "F2")
+
+            await wait_until(winback_sent, timeout_s=30, what="F2's win-back push")
+    finally:
+        await engine.dispose()
+
+
+async def test_a_customer_event_with_other_content_under_its_id_is_a_conflict_and_changes_nothing(
+    ns: Namespace, settings: NotificationSettings
+) -> None:
+    bootstrap = ns.infra.kafka_bootstrap
+    noon = zone_where_it_is(12)
+    url = settings.infra.database_url.get_secret_value()
+    engine = create_engine(url, schema=settings.db_schema, application_name="t")
+    grant = b.customer("X1", datetime.now(UTC), consents=ALL_CONSENTS, timezone=noon)
+    other = grant.model_copy(update={"payload": grant.payload.model_copy(update={"closed": True})})
+    try:
+        async with running(build(settings)):
+            await produce(bootstrap, ns.topics.name(topics.CUSTOMER), [grant])
+
+            async def projected() -> bool:
+                async with engine.connect() as conn:
+                    return "X1" in await contacts.load_contacts(conn, ["X1"])
+
+            await wait_until(projected, timeout_s=30, what="X1's projection")
+            await produce(bootstrap, ns.topics.name(topics.CUSTOMER), [other])
+            dead = await read_topic(bootstrap, ns.topics.name(topics.DEAD_LETTER), min_count=1)
+        assert [dict(d.headers)["tierflow.error.kind"] for d in dead] == [b"conflict"]
+        async with engine.connect() as conn:
+            known = await contacts.load_contacts(conn, ["X1"])
+        assert known["X1"].closed is False  # the copy applied first stands
+    finally:
+        await engine.dispose()

@@ -13,6 +13,7 @@ from tierflow_notification.domain.cancellation import (
     ROUTE_CHANGED,
     cancel_steps,
     cancellation_reason,
+    superseded,
     withdraws_marketing_consent,
 )
 from tierflow_notification.domain.governance import Contact
@@ -132,3 +133,15 @@ def test_cancelling_records_a_suppression_under_a_derived_id_per_step() -> None:
         (outcome_id(sms.step_id, "cancelled", 0, returned), sms, SMS, suppressed, returned),
         (outcome_id(call.step_id, "cancelled", 1, returned), call, PUSH, suppressed, returned),  # the channel it had
     ]
+
+
+def test_a_step_due_again_is_superseded_when_the_customer_has_a_newer_decision() -> None:
+    """The runner's check when a step comes due after a retry or a lapsed lease: the consumer passed
+    over it while it was being delivered (`sending`), so a new route may have come meanwhile."""
+    in_flight = stored(status=StepStatus.SENDING, attempts=1, channel=SMS)
+    assert (
+        cancellation_reason(in_flight, new_decision=None, returned_at=None, withdrew_consent=True, contact=None) is None
+    )
+    assert superseded(in_flight, NEW_DECISION)
+    assert not superseded(in_flight, OLD_DECISION)
+    assert not superseded(in_flight, None)  # no decision remembered: nothing to compare with

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+from tierflow_common.admission import REPLAY, admission_rule
 from tierflow_common.clock import EventTimeClock
 from tierflow_common.db.engine import create_engine
 from tierflow_common.db.outbox import Outbox, OutboxMode
@@ -18,27 +19,17 @@ from tierflow_common.kafka.producer import EventProducer
 from tierflow_common.kafka.replay import LogReader
 from tierflow_common.runtime import ServiceRuntime
 from tierflow_common.wiring import consumer_loop, pipeline_parts, service_runtime, sweeper_task
-from tierflow_profile.domain.admission import AdmissionRule
 from tierflow_profile.service import ProfileService
 from tierflow_profile.settings import ProfileSettings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def admission_rule(settings: ProfileSettings) -> AdmissionRule:
-    """The late/future event rule from settings."""
-    tolerance = settings.future_tolerance_s
-    return AdmissionRule(
-        horizon_days=settings.late_horizon_days,
-        future_tolerance=None if tolerance is None else timedelta(seconds=tolerance),
-    )
-
-
 def build(settings: ProfileSettings) -> ServiceRuntime:
     """Build the profile service's clients, batch processor, consumer loop and sweeper."""
     parts = pipeline_parts("profile", settings)
     service = ProfileService(
-        rule=admission_rule(settings),
+        rule=admission_rule(settings.admission),
         engine=parts.engine,
         producer=parts.producer,
         outbox=parts.outbox,
@@ -85,7 +76,8 @@ def build_rebuild(
         ),
         topics=names,
         clock=clock,
-        rule=AdmissionRule(horizon_days=None, future_tolerance=None),
+        rule=REPLAY,
+        shadow=None if schema == settings.db_schema else schema,
     )
     reader = LogReader(
         options,

@@ -11,9 +11,10 @@ from uuid import UUID
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tierflow_common.admission import AdmissionRule, rejection, remembered_from
 from tierflow_common.clock import Clock
 from tierflow_common.db.engine import driver_connection, raw_connection
-from tierflow_common.db.inbox import claim_fresh_timed, prune_events_before
+from tierflow_common.db.inbox import Claim, claim_fresh_timed, prune_events_before
 from tierflow_common.db.outbox import Outbox, OutgoingMessage
 from tierflow_common.events import Topics
 from tierflow_common.events.ids import derived_id_str
@@ -22,7 +23,6 @@ from tierflow_common.kafka.delivery import BatchOutcome, Delivery
 from tierflow_common.kafka.producer import EventProducer
 from tierflow_common.metrics import OUTBOX_PUBLISHED
 from tierflow_profile.adapters.profiles import PROFILES, ProfileWrite
-from tierflow_profile.domain.admission import AdmissionRule, rejection
 from tierflow_profile.domain.profile import Profile
 from tierflow_profile.domain.snapshot import settle, to_json, view
 from tierflow_profile.handlers import HANDLERS
@@ -53,7 +53,11 @@ class ProfileService:
         clock: Clock,
         rule: AdmissionRule = AdmissionRule(),
         sweep_batch: int = 500,
+        shadow: str | None = None,
     ) -> None:
+        """`shadow`: the schema of a rebuild beside the live one. Its versions are its own, so its
+        messages get ids of their own (`profile-rebuild:<schema>:<customer>:<version>`) that never
+        collide with what live published as `profile:<customer>:<version>`."""
         self._engine = engine
         self._producer = producer
         self._outbox = outbox
@@ -62,6 +66,7 @@ class ProfileService:
         self._rule = rule
         self._sweep_batch = sweep_batch
         self._next_prune = 0.0
+        self._id_parts: tuple[str, ...] = ("profile",) if shadow is None else ("profile-rebuild", shadow)
 
     async def process(self, deliveries: Sequence[Delivery]) -> BatchOutcome:
         """Apply a batch: every new event once, one write and one message per customer touched."""
@@ -69,7 +74,7 @@ class ProfileService:
         rejected: dict[UUID, str] = {}
         admitted: list[Delivery] = []
         for delivery in deliveries:
-            reason = rejection(delivery.event.occurred_at, now, self._rule)
+            reason = rejection(delivery.event, now, self._rule)
             if reason is None:
                 admitted.append(delivery)
             else:
@@ -79,18 +84,19 @@ class ProfileService:
         async with self._engine.connect() as conn:
             db = await raw_connection(conn)
             async with db.transaction():
-                duplicates, messages = await self._apply(db, admitted, now)
+                claim, messages = await self._apply(db, admitted, now)
         if self._producer is not None and messages:
             await self._producer.send_all(messages)
             for topic, count in Counter(m.topic for m in messages).items():
                 OUTBOX_PUBLISHED.labels("profile", topic).inc(count)  # published directly after the commit
-        return BatchOutcome(duplicates=duplicates, rejected=rejected)
+        return BatchOutcome(duplicates=claim.duplicates, rejected=rejected, conflicts=claim.conflicts)
 
     async def _apply(
         self, db: asyncpg.Connection, admitted: list[Delivery], now: datetime
-    ) -> tuple[set[UUID], list[OutgoingMessage]]:
-        """The transaction body: claim, load, apply, store. Returns the duplicates and the messages."""
-        fresh, duplicates = await claim_fresh_timed(db, admitted)
+    ) -> tuple[Claim, list[OutgoingMessage]]:
+        """The transaction body: claim, load, apply, store. Returns the inbox's claim and the messages."""
+        claim = await claim_fresh_timed(db, admitted, remembered_from=lambda event: remembered_from(event, now))
+        fresh, duplicates = claim.fresh, claim.duplicates
         changed = {e.customer_id for e in fresh}
         republish = {d.event.customer_id for d in admitted if d.event.event_id in duplicates} - changed
         stored = await PROFILES.load_for_update(db, changed | republish)
@@ -106,10 +112,9 @@ class ProfileService:
         messages = await self._write(db, touched.values(), now)
         for customer_id in republish:
             profile = stored.get(customer_id)
-            if profile is not None:  # redelivered: announce the current version again
-                settle(profile, now)
-                messages.append(self._message(profile, view(profile, now), now))
-        return duplicates, messages
+            if profile is not None:  # redelivered: announce the current version again, as it was
+                messages.append(self._republication(profile, now))
+        return claim, messages
 
     async def on_assigned(self) -> None:
         """A previous owner of our partitions may have left unpublished sweeper messages."""
@@ -125,7 +130,8 @@ class ProfileService:
             for message in await self._write(await driver_connection(tx.connection), due, now):
                 tx.add(message)
             if time.monotonic() >= self._next_prune and self._rule.horizon_days is not None:
-                # Ids of events older than the horizon can go: such events are refused on arrival.
+                # Ids remembered for longer than the horizon can go: a windowed fact that old is refused
+                # on arrival; a state fact is remembered from when it was applied (admission.remembered_from).
                 cutoff = now - timedelta(days=self._rule.horizon_days + 1)
                 await prune_events_before(tx.connection, cutoff)
                 self._next_prune = time.monotonic() + INBOX_PRUNE_EVERY_S
@@ -139,16 +145,27 @@ class ProfileService:
         messages = []
         for profile in profiles:
             profile.version += 1
+            profile.computed_at = now
             payload = view(profile, now)
             writes.append(ProfileWrite(profile=profile, next_review_at=payload["next_review_at"]))
             messages.append(self._message(profile, payload, now))
         await PROFILES.save(db, writes, now=now)
         return messages
 
+    def _republication(self, profile: Profile, now: datetime) -> OutgoingMessage:
+        """The stored version's message again: the same content under the same id (downstream inboxes
+        then see a duplicate, not a conflict). A version stored before `computed_at` was kept is
+        announced as of now."""
+        computed_at = profile.computed_at
+        if computed_at is None:
+            settle(profile, now)
+            computed_at = now
+        return self._message(profile, view(profile, computed_at), computed_at)
+
     def _message(self, profile: Profile, payload: dict[str, object], now: datetime) -> OutgoingMessage:
         customer_id = profile.customer_id
         envelope = {
-            "event_id": derived_id_str("profile", customer_id, profile.version),
+            "event_id": derived_id_str(*self._id_parts, customer_id, profile.version),
             "event_type": "profile.updated",
             "schema_version": 1,
             "occurred_at": now,

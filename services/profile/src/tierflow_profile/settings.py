@@ -1,11 +1,11 @@
-"""Profile service settings (env prefix TIERFLOW_PROFILE_)."""
+"""Profile service settings (env prefix TIERFLOW_PROFILE_; the admission rule's are shared: TIERFLOW_)."""
 
 from __future__ import annotations
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from tierflow_common.config import ServiceSettings
+from tierflow_common.config import AdmissionSettings, ServiceSettings
 
 
 class ProfileSettings(ServiceSettings):
@@ -13,9 +13,8 @@ class ProfileSettings(ServiceSettings):
 
     consumer_group: str = "tierflow-profile"
     db_schema: str = "profile"
-    late_horizon_days: int | None = Field(
-        default=400, ge=1, description="Events older than this (by the service clock) are dead-lettered."
-    )
-    future_tolerance_s: int | None = Field(
-        default=86400, ge=0, description="Events dated further ahead than this are dead-lettered."
+    admission: AdmissionSettings = Field(
+        default_factory=AdmissionSettings,
+        description="The late-arrival horizon and future tolerance, shared with notification "
+        "(TIERFLOW_LATE_HORIZON_DAYS, TIERFLOW_FUTURE_TOLERANCE_S).",
     )

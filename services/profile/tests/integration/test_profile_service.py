@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.db.engine import create_engine
-from tierflow_common.events import ProfileUpdated, decode_event, topics
+from tierflow_common.events import ProfileUpdated, decode_event, encode_event, topics
 from tierflow_profile.adapters.profiles import PROFILES
 from tierflow_profile.bootstrap import MIGRATIONS_DIR, build
 from tierflow_profile.domain.snapshot import settle, view
@@ -114,6 +114,73 @@ async def test_duplicates_change_nothing_across_a_consumer_restart(
     assert stored is not None and stored.trades_total == 4
 
 
+async def test_the_same_event_id_with_other_content_is_dead_lettered_as_a_conflict(
+    ns: Namespace, settings: ProfileSettings, engine: AsyncEngine
+) -> None:
+    trade_topic = ns.topics.name(topics.TRADE)
+    first = b.trade("C1", NOW, commission="2.00")
+    async with running(build(settings)):
+        await produce(ns.infra.kafka_bootstrap, trade_topic, [first])
+        await wait_until(lambda: _equals(input_committed(ns, settings.consumer_group), 1), what="first")
+        await produce(ns.infra.kafka_bootstrap, trade_topic, [first])  # a producer retry: a duplicate
+        await wait_until(lambda: _equals(input_committed(ns, settings.consumer_group), 2), what="the retry")
+        altered = b.trade("C1", NOW, commission="9.00", event_id=first.event_id)
+        await produce(ns.infra.kafka_bootstrap, trade_topic, [altered])
+        dead = await read_topic(ns.infra.kafka_bootstrap, ns.topics.name(topics.DEAD_LETTER), min_count=1)
+        await wait_until(lambda: _equals(input_committed(ns, settings.consumer_group), 3), what="all taken")
+    assert len(dead) == 1
+    headers = dict(dead[0].headers)
+    assert headers["tierflow.error.kind"] == b"conflict"
+    assert b"event_id was applied before with other content" in headers["tierflow.error"]
+    assert dead[0].value == encode_event(altered)
+    async with engine.connect() as conn:
+        stored = await PROFILES.get(conn, "C1")
+    assert stored is not None and stored.trades_total == 1 and stored.commission_total == Decimal("2.00")
+
+
+async def test_a_republished_version_is_the_same_message_byte_for_byte(
+    ns: Namespace, settings: ProfileSettings
+) -> None:
+    """A batch redelivered after its commit republishes the current version under the same id: with the
+    same content too, or every downstream inbox would take it for a conflict."""
+    trade = b.trade("C1", NOW - timedelta(minutes=5))
+    async with running(build(settings)):
+        await produce(ns.infra.kafka_bootstrap, ns.topics.name(topics.TRADE), [trade])
+        await wait_until(lambda: _equals(input_committed(ns, settings.consumer_group), 1), what="first")
+    await asyncio.sleep(1.1)  # a republication a second later must not say so
+    await produce(ns.infra.kafka_bootstrap, ns.topics.name(topics.TRADE), [trade])  # redelivered
+    async with running(build(settings)):
+        records = await read_topic(ns.infra.kafka_bootstrap, ns.topics.name(topics.PROFILE), min_count=2)
+    assert len(records) == 2
+    assert records[0].value == records[1].value
+
+
+async def test_a_shadow_rebuild_publishes_under_ids_that_never_collide_with_live(
+    ns: Namespace, settings: ProfileSettings
+) -> None:
+    profile_topic = ns.topics.name(topics.PROFILE)
+    async with running(build(settings)):
+        for minutes in (30, 20, 10):  # three batches: live reaches version 3
+            await produce(
+                ns.infra.kafka_bootstrap,
+                ns.topics.name(topics.TRADE),
+                [b.trade("C1", NOW - timedelta(minutes=minutes))],
+            )
+            await published(ns, min_count=4 - minutes // 10)
+    live = {r.value for r in await read_topic(ns.infra.kafka_bootstrap, profile_topic, min_count=3)}
+    live_ids = {orjson.loads(v)["event_id"] for v in live}
+    report = await rebuild(settings, schema=ns.schema("shadow"), publish=True)  # one batch: version 1
+    assert report.applied == 3
+    after = await read_topic(ns.infra.kafka_bootstrap, profile_topic, min_count=len(live) + 1)
+    rebuilt = [orjson.loads(r.value) for r in after if r.value not in live]
+    assert [m["payload"]["version"] for m in rebuilt] == [1]
+    assert not {m["event_id"] for m in rebuilt} & live_ids
+    contents: dict[str, set[bytes]] = {}
+    for record in after:
+        contents.setdefault(orjson.loads(record.value)["event_id"], set()).add(record.value)
+    assert all(len(values) == 1 for values in contents.values())  # one id, one content
+
+
 async def test_events_beyond_the_late_horizon_are_dead_lettered_with_the_reason(
     ns: Namespace, settings: ProfileSettings, engine: AsyncEngine
 ) -> None:
@@ -130,6 +197,34 @@ async def test_events_beyond_the_late_horizon_are_dead_lettered_with_the_reason(
     async with engine.connect() as conn:
         stored = await PROFILES.get(conn, "C1")
     assert stored is not None and stored.trades_total == 1
+
+
+async def test_master_data_and_balances_of_any_age_are_state_and_the_newest_wins(
+    ns: Namespace, settings: ProfileSettings, engine: AsyncEngine
+) -> None:
+    """A go-live backfill: KYC and consents last changed three years ago still make the customer master."""
+    bootstrap = ns.infra.kafka_bootstrap
+    three_years_ago = NOW - timedelta(days=3 * 365)
+    consents = {"marketing_push": True, "marketing_sms": True, "data_for_advice": True}
+    master = b.customer("C1", three_years_ago, risk_level="C4", birth_year=1958, consents=consents)
+    older = b.customer("C1", three_years_ago - timedelta(days=90), risk_level="C1", consents={"marketing_sms": True})
+    snapshot = b.balance("C1", "2500000.00", three_years_ago)
+    older_snapshot = b.balance("C1", "10.00", three_years_ago - timedelta(days=1))
+    await produce(bootstrap, ns.topics.name(topics.CUSTOMER), [master, older])  # the older one arrives later
+    await produce(bootstrap, ns.topics.name(topics.BALANCE), [snapshot, older_snapshot])
+    async with running(build(settings)):
+        await wait_until(lambda: _equals(input_committed(ns, settings.consumer_group), 4), what="commit")
+        newest = max(await published(ns, min_count=1), key=lambda m: m.payload.version)
+    dead = await read_topic(bootstrap, ns.topics.name(topics.DEAD_LETTER), timeout_s=3)
+    assert dead == []  # neither too old nor an error: an older state fact changes nothing
+    master_view = newest.payload.master
+    assert (master_view.risk_level, master_view.age_band) == ("C4", "60_plus")
+    assert {k for k, v in master_view.consents.model_dump().items() if v} == set(consents)
+    assert newest.payload.assets.total_assets == Decimal("2500000.00")
+    assert newest.payload.assets.as_of == three_years_ago
+    async with engine.connect() as conn:
+        stored = await PROFILES.get(conn, "C1")
+    assert stored is not None and stored.risk_level == "C4" and stored.master_as_of == three_years_ago
 
 
 async def test_rebuilt_profiles_equal_the_live_ones(

@@ -9,7 +9,6 @@ from typing import Any
 from tierflow_common.calendar import day_of, day_start
 from tierflow_common.events.outputs import ProfileUpdatedPayload
 from tierflow_profile.adapters.state import from_state, to_state
-from tierflow_profile.domain.admission import AdmissionRule, rejection
 from tierflow_profile.domain.profile import Profile, age_band
 from tierflow_profile.domain.snapshot import next_review_at, settle, to_json, view
 from tierflow_profile.domain.trading_days import TradingDays
@@ -138,11 +137,3 @@ def test_the_view_carries_an_age_band_never_the_birth_year() -> None:
     assert "birth_year" not in snap.master.model_dump()
     assert age_band(None, NOW) is None
     assert age_band(2000, NOW) == "under_30"
-
-
-def test_events_beyond_the_late_horizon_or_far_ahead_are_refused_with_a_reason() -> None:
-    rule = AdmissionRule(horizon_days=400, future_tolerance=timedelta(days=1))
-    assert rejection(NOW - timedelta(days=399), NOW, rule) is None
-    assert "late-arrival horizon of 400 days" in str(rejection(NOW - timedelta(days=401), NOW, rule))
-    assert "ahead of the service clock" in str(rejection(NOW + timedelta(days=2), NOW, rule))
-    assert rejection(NOW - timedelta(days=4000), NOW, AdmissionRule(None, None)) is None  # rebuilds

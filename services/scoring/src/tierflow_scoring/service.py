@@ -40,15 +40,16 @@ class ScoringService:
         """Apply every new event in order (no coalescing: replays must decide as live did)."""
         policy, model = self._rules.current()
         async with self._outbox.transaction() as tx:
-            fresh, duplicates = await claim_fresh(tx.connection, deliveries)
-            if not fresh:
-                return BatchOutcome(duplicates=duplicates)
-            stored = await scores.STORE.load_for_update(tx.connection, {e.customer_id for e in fresh})
+            claim = await claim_fresh(tx.connection, deliveries)
+            outcome = BatchOutcome(duplicates=claim.duplicates, conflicts=claim.conflicts)
+            if not claim.fresh:
+                return outcome
+            stored = await scores.STORE.load_for_update(tx.connection, {e.customer_id for e in claim.fresh})
             batch = ScoringBatch(policy=policy, model=model, stored=stored, publish=partial(self._publish, tx))
-            for event in fresh:
+            for event in claim.fresh:
                 HANDLERS[type(event)](batch, event)
             await scores.save_decided(tx.connection, states=batch.touched.values(), now=self._clock.now())
-        return BatchOutcome(duplicates=duplicates)
+        return outcome
 
     async def on_assigned(self) -> None:
         await self._outbox.recover()

@@ -167,3 +167,20 @@ async def test_activating_a_policy_rescores_everyone_under_it(ns: Namespace) -> 
 async def _has_dormant(ns: Namespace, customer_id: str) -> bool:
     events = await scores(ns, min_count=0)
     return any(e.customer_id == customer_id and e.payload.tier.value == "D" for e in events)
+
+
+async def test_a_profile_version_with_other_content_under_its_id_is_a_conflict(ns: Namespace) -> None:
+    settings = ns.settings(ScoringSettings, "scoring")
+    await migrate(settings, MIGRATIONS_DIR)
+    now = datetime.now(UTC)
+    bootstrap = ns.infra.kafka_bootstrap
+    first = b.profile_updated("C1", 1, at=now, total_assets="20000000", last_trade_at=now)
+    other = b.profile_updated("C1", 1, at=now, total_assets="10", last_trade_at=now)  # same id, other content
+    assert first.event_id == other.event_id
+    async with running(build(settings)):
+        await produce(bootstrap, ns.topics.name(topics.PROFILE), [first])
+        assert [e.payload.tier.value for e in await scores(ns, min_count=1)] == ["A"]
+        await produce(bootstrap, ns.topics.name(topics.PROFILE), [other])
+        dead = await read_topic(bootstrap, ns.topics.name(topics.DEAD_LETTER), min_count=1)
+    assert [dict(d.headers)["tierflow.error.kind"] for d in dead] == [b"conflict"]
+    assert [e.payload.tier.value for e in await scores(ns, min_count=1)] == ["A"]  # the first stands

@@ -28,3 +28,13 @@ def drop_inbox_and_outbox_v1(op: Any) -> None:
     """Undo `create_inbox_and_outbox_v1`."""
     op.drop_table("outbox")
     op.drop_table("processed_events")
+
+
+def add_inbox_content_hash_v1(op: Any) -> None:
+    """`processed_events.content_hash`: the hash of the applied copy (null for ids stored before: unknown)."""
+    op.add_column("processed_events", sa.Column("content_hash", sa.LargeBinary()))
+
+
+def drop_inbox_content_hash_v1(op: Any) -> None:
+    """Undo `add_inbox_content_hash_v1`."""
+    op.drop_column("processed_events", "content_hash")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from uuid import UUID
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -98,6 +99,19 @@ async def last_versions_for_update(conn: AsyncConnection, *, customer_ids: Itera
         .with_for_update()
     )
     return {row.customer_id: row.last_decision_version for row in rows}
+
+
+async def current_decision_ids(conn: AsyncConnection, customer_ids: Iterable[str]) -> dict[str, UUID]:
+    """The newest decision seen per customer (customers with none are left out)."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        select(customer_decisions.c.customer_id, customer_decisions.c.last_decision_id).where(
+            customer_decisions.c.customer_id.in_(ids)
+        )
+    )
+    return {row.customer_id: row.last_decision_id for row in rows}
 
 
 async def remember_decisions(conn: AsyncConnection, *, current: Sequence[Decision], now: datetime) -> None:

@@ -84,10 +84,11 @@ async def record_failure(
     notification_id: UUID,
     step: StoredStep,
     channel: NotificationChannel,
+    attempts: int,
     error: str,
     now: datetime,
 ) -> None:
-    """Dead-letter a message no provider accepted after every attempt (kept once per notification id)."""
+    """Dead-letter a message not delivered after every attempt (kept once per notification id)."""
     await conn.execute(
         insert(delivery_failures).on_conflict_do_nothing(),
         [
@@ -96,7 +97,7 @@ async def record_failure(
                 "step_id": step.step_id,
                 "customer_id": step.customer_id,
                 "channel": channel.value,
-                "attempts": step.attempts,
+                "attempts": attempts,
                 "error": error[:FAILURE_TEXT_MAX],
                 "recorded_at": now,
             }

@@ -7,7 +7,11 @@ The rules, in the order they are applied (docs/notification.md, "Durable steps" 
    customer's latest trade or login in the batch.
 3. `consent_withdrawn`: the customer's newest customer event withdraws a marketing consent (or
    closes the account), and the marketing step has no consented channel left.
-A step being delivered (`sending`) is never cancelled: its delivery is already under way.
+A step being delivered (`sending`) is never cancelled here: its delivery is already under way and
+cannot be recalled. It is not delivered again unchecked either: if the delivery fails and is retried,
+or its lease lapses (the sender died), the step is due again and the step runner decides it anew:
+`superseded` (rule 1 against the customer's newest decision) and governance, which covers the
+closure, the return and the consent (domain/governance.py).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final
+from uuid import UUID
 
 from tierflow_common.events.outputs import MessageClass, NotificationStatus
 from tierflow_notification.domain.governance import Contact, choose_channel
@@ -47,6 +52,11 @@ def withdraws_marketing_consent(contact: Contact) -> bool:
 def route_changed(step: StoredStep, new_decision: Decision | None) -> bool:
     """A newer decision for the customer replaces the steps of the decision that planned this one."""
     return new_decision is not None and step.decision_id != new_decision.decision_id
+
+
+def superseded(step: StoredStep, current_decision_id: UUID | None) -> bool:
+    """The customer's newest decision is not the one that planned this step (checked when it comes due)."""
+    return current_decision_id is not None and step.decision_id != current_decision_id
 
 
 def customer_returned(step: StoredStep, returned_at: datetime | None) -> bool:

@@ -83,6 +83,9 @@ class Profile(msgspec.Struct, array_like=True, gc=False):
     closed: bool = False
     master_as_of: datetime | None = None
     master_event_id: str | None = None
+    # When this version was computed and published (last, so older stored documents still decode):
+    # a republication of the version is then the same message, byte for byte, under the same id.
+    computed_at: datetime | None = None
 
 
 def earliest(current: datetime | None, candidate: datetime) -> datetime:

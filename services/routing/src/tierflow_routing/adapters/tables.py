@@ -147,5 +147,5 @@ routing_policies = Table(
 )
 Index("routing_policies_one_active", routing_policies.c.active, unique=True, postgresql_where=routing_policies.c.active)
 
-processed_events = add_inbox_table(metadata)
+processed_events = add_inbox_table(metadata, with_content_hash=False)  # unused: routing dedupes by version
 outbox = add_outbox_table(metadata)
