@@ -101,6 +101,29 @@ def test_migrations_run_before_install_and_upgrade(rendered) -> None:
     assert [v["name"] for v in job["spec"]["template"]["spec"]["volumes"]] in (["tmp"], ["tmp", "kafka-ca"])
 
 
+def test_the_hook_creates_topics_with_min_insync_replicas_and_a_long_dead_letter_retention(deploy) -> None:
+    (job,) = of_kind(deploy.render_chart(), "Job").values()
+    script = job["spec"]["template"]["spec"]["containers"][0]["args"][0]
+    assert (
+        "tierflow topics --partitions 6 --replication-factor 3 --min-insync-replicas 2 --dead-letter-retention-days 90"
+        in script
+    )
+    (job,) = of_kind(
+        deploy.render_chart("--set", "kafka.replicationFactor=1", "--set", "kafka.minInsyncReplicas=1"), "Job"
+    ).values()
+    assert (
+        "--replication-factor 1 --min-insync-replicas 1" in job["spec"]["template"]["spec"]["containers"][0]["args"][0]
+    )
+
+
+def test_min_insync_replicas_may_not_exceed_the_replication_factor(deploy) -> None:
+    result = deploy.run(
+        deploy.require("helm"), "template", "tierflow", "deploy/k8s/tierflow", "--set", "kafka.replicationFactor=1",
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "kafka.minInsyncReplicas (2) exceeds kafka.replicationFactor (1)" in result.stderr
+
+
 def test_production_autoscaling_api_on_cpu_workers_on_consumer_lag(deploy) -> None:
     objects = deploy.render_chart(*PRODUCTION)
     autoscalers = of_kind(objects, "HorizontalPodAutoscaler")

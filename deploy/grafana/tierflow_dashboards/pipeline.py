@@ -158,6 +158,38 @@ def pipeline_dashboard() -> models.Dashboard:
                 unit="ops",
             )
         )
+        .with_panel(
+            timeseries_panel(
+                "Waiting on a dependency",
+                "Replicas whose loop waits (readiness red) and the attempts they wait out / s by error: an outage,"
+                " a read-only or full database, Kafka refusing outputs or dead letters. No event is blamed meanwhile.",
+                [
+                    Query(f"sum by (service) (tierflow_consumer_waiting{{{SERVICE}}})", "{{service}} replicas waiting"),
+                    Query(
+                        f"sum by (service, error) (rate(tierflow_consumer_waits_total{{{SERVICE}}}[{RATE}]))",
+                        "{{service}} {{error}} / s",
+                    ),
+                ],
+            )
+        )
+        .with_panel(
+            timeseries_panel(
+                "Polls cut short and dead letters truncated / s",
+                "Polls whose work stopped at half of max.poll.interval.ms (the rest is read again and resumed:"
+                " isolating a failing batch, or waiting), and dead letters whose value was cut to fit.",
+                [
+                    Query(
+                        f"sum by (service) (rate(tierflow_consumer_rounds_cut_short_total{{{SERVICE}}}[{RATE}]))",
+                        "{{service}} polls cut short",
+                    ),
+                    Query(
+                        f"sum by (service) (rate(tierflow_dead_letters_truncated_total{{{SERVICE}}}[{RATE}]))",
+                        "{{service}} dead letters truncated",
+                    ),
+                ],
+                unit="ops",
+            )
+        )
         .with_row(dashboard.Row("Latency"))
         .with_panel(
             timeseries_panel(

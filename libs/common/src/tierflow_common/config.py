@@ -68,6 +68,16 @@ class ServiceSettings(BaseSettings):
     retry_backoff_ms: int = Field(default=100, ge=1)
     retry_backoff_max_ms: int = Field(default=5000, ge=1)
     session_timeout_ms: int = Field(default=10000, ge=1000)
+    max_poll_interval_ms: int = Field(
+        default=300000,
+        ge=1000,
+        description="Kafka's max.poll.interval.ms; the loop's work on one poll stops after half of it.",
+    )
+    dead_letter_max_bytes: int = Field(
+        default=1_000_000,
+        ge=4096,
+        description="A dead letter larger than this has its value cut to fit (the whole message stays at its origin).",
+    )
     clock: ClockMode = "wall"
     sweep_interval_s: float = Field(default=5.0, gt=0)
     sweep_batch: int = Field(default=500, ge=1)

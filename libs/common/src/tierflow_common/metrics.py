@@ -51,6 +51,27 @@ BATCH_DURATION = Histogram(
     ["service"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+CONSUMER_WAITING = Gauge(
+    "tierflow_consumer_waiting",
+    "1 while the consumer loop waits on a dependency instead of blaming the event (readiness is red), else 0.",
+    ["service"],
+)
+CONSUMER_WAITS = Counter(
+    "tierflow_consumer_waits_total",
+    "Failed attempts the consumer loop waits out (outages, a read-only database, Kafka refusing outputs or "
+    "dead letters), by exception class.",
+    ["service", "error"],
+)
+ROUNDS_CUT_SHORT = Counter(
+    "tierflow_consumer_rounds_cut_short_total",
+    "Polls whose work stopped at half of max.poll.interval.ms with events unsettled (read again, resumed).",
+    ["service"],
+)
+DEAD_LETTERS_TRUNCATED = Counter(
+    "tierflow_dead_letters_truncated_total",
+    "Dead letters whose value was cut to fit the dead-letter size limit (the whole message stays at its origin).",
+    ["service"],
+)
 CONSUMER_LAG = Gauge(
     "tierflow_consumer_lag", "High watermark minus committed position.", ["service", "topic", "partition"]
 )

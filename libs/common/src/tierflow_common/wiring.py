@@ -69,7 +69,11 @@ def pipeline_parts(name: str, settings: ServiceSettings, *, clock: Clock | None 
         producer=producer,
         outbox=Outbox(service=name, engine=engine, producer=producer),
         dead_letterer=DeadLetterer(
-            producer=producer, topic=topics.name(DEAD_LETTER), service=name, group_id=settings.consumer_group
+            producer=producer,
+            topic=topics.name(DEAD_LETTER),
+            service=name,
+            group_id=settings.consumer_group,
+            max_bytes=settings.dead_letter_max_bytes,
         ),
         startup=[producer.start],
         shutdown=[engine.dispose, producer.stop],
@@ -85,6 +89,7 @@ def loop_settings(settings: ServiceSettings) -> LoopSettings:
         retry_backoff_ms=settings.retry_backoff_ms,
         retry_backoff_max_ms=settings.retry_backoff_max_ms,
         session_timeout_ms=settings.session_timeout_ms,
+        max_poll_interval_ms=settings.max_poll_interval_ms,
     )
 
 
@@ -115,7 +120,11 @@ def service_runtime(
     checks: dict[str, ReadinessCheck] | None = None,
     background: Sequence[BackgroundTask] = (),
 ) -> ServiceRuntime:
-    """Assemble the runtime with database and Kafka readiness checks."""
+    """Assemble the runtime with database, Kafka and consumer-loop readiness checks.
+
+    `consumer` is red while the loop waits on a dependency that answers but refuses work (a read-only
+    database after a failover, a full disk, Kafka refusing outputs), which the pings do not see.
+    """
 
     async def database() -> None:
         await ping(parts.engine)
@@ -126,7 +135,7 @@ def service_runtime(
     return ServiceRuntime(
         name=parts.name,
         loop=loop,
-        checks={"database": database, "kafka": kafka, **(checks or {})},
+        checks={"database": database, "kafka": kafka, "consumer": loop.check_not_waiting, **(checks or {})},
         startup=list(parts.startup),
         shutdown=list(parts.shutdown),
         background=list(background),

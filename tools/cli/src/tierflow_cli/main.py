@@ -127,6 +127,13 @@ def migrate() -> None:
 def topics(
     partitions: Annotated[int, typer.Option(help="Partitions per new topic.")] = 6,
     replication_factor: Annotated[int, typer.Option(help="Replicas per new topic (3 on a production cluster).")] = 1,
+    min_insync_replicas: Annotated[
+        int | None,
+        typer.Option(help="min.insync.replicas of every new topic. Default: 2 with 3 replicas or more, else 1."),
+    ] = None,
+    dead_letter_retention_days: Annotated[
+        float, typer.Option(help="How long the dead-letter topic keeps messages (its retention.ms), in days.")
+    ] = 90,
 ) -> None:
     """Create the contract's topics on KAFKA_BOOTSTRAP_SERVERS (existing ones are left alone)."""
     load_dev_env()
@@ -136,14 +143,20 @@ def topics(
     from tierflow_common.kafka.connection import client_options
 
     infra = InfraSettings()
-    created = asyncio.run(
-        ensure_topics(
-            client_options(infra),
-            Topics(infra.topic_prefix).all,
-            partitions=partitions,
-            replication=replication_factor,
+    try:
+        created = asyncio.run(
+            ensure_topics(
+                client_options(infra),
+                Topics(infra.topic_prefix).all,
+                partitions=partitions,
+                replication=replication_factor,
+                min_insync_replicas=min_insync_replicas,
+                dead_letter_retention_days=dead_letter_retention_days,
+            )
         )
-    )
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
     console.print(f"created: {created or 'nothing (all exist)'}")
 
 

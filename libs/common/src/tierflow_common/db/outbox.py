@@ -1,4 +1,13 @@
-"""The transactional outbox: output messages commit with the state and are published after it."""
+"""The transactional outbox: output messages commit with the state and are published after it.
+
+One owner per row set: whoever publishes a row first locks, in id order, every outbox row of the
+same keys up to it (`FOR UPDATE`, waiting for a replica still publishing them), sends them oldest
+first, and deletes them in the same transaction. A row is therefore published by one process at a
+time (a replica's recovery never re-sends what another is publishing), and a customer's messages
+leave in the order they were committed, whichever replica, sweeper or API staged them. A process
+that dies releases its locks with its connection; its rows go out with the next publication of the
+same keys or the next recovery.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +31,14 @@ _STAGE = text(
     "RETURNING id"
 )
 _DELETE = text("DELETE FROM outbox WHERE id = ANY(CAST(:ids AS bigint[]))")
-_CLAIM_LEFTOVERS = text("SELECT id, topic, key, value FROM outbox ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED")
+_NEWEST = text("SELECT max(id) FROM outbox")
+_OLDEST = text("SELECT id, key FROM outbox WHERE id <= :ceiling ORDER BY id LIMIT :limit")
+# The rows of these keys up to max_id, oldest first, locked in id order (so publishers never deadlock);
+# the values of rows the caller already holds in memory are not read back.
+_LOCK_KEYS = text(
+    "SELECT id, topic, key, CASE WHEN id = ANY(CAST(:known AS bigint[])) THEN NULL ELSE value END AS value "
+    "FROM outbox WHERE id <= :max_id AND key = ANY(CAST(:keys AS bytea[])) ORDER BY id FOR UPDATE"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,39 +128,64 @@ class Outbox:
         return StagedMessages([row[0] for row in result], list(messages))
 
     async def publish(self, staged: StagedMessages) -> None:
-        """Send committed messages, wait for the broker's acks, then forget them."""
-        if not staged.messages or self._producer is None:
+        """Send committed messages (after older ones of the same keys), wait for the broker's acks, forget them."""
+        if not staged.messages or self._producer is None or not staged.ids:
             return
-        try:
-            await self._producer.send_all(staged.messages)
-        except BaseException:
-            # The rows stay in the outbox; the next batch (or the next owner) publishes them.
-            self._needs_recovery = True
-            raise
-        self._count(staged.messages)
+        known = dict(zip(staged.ids, staged.messages, strict=True))
         async with self._engine.begin() as conn:
-            await conn.execute(_DELETE, {"ids": staged.ids})
+            await self._publish_keys(conn, max_id=max(staged.ids), keys={m.key for m in staged.messages}, known=known)
 
     async def recover(self, *, batch: int = 1000) -> int:
-        """Publish rows left by a crash or a failed publish, oldest first; return how many."""
+        """Publish rows left by a crash, a failed publish or a process that only stages; return how many.
+
+        Rows staged after the recovery started are their stagers' to publish; rows another replica is
+        publishing are waited for (then found gone), never sent twice.
+        """
         if self._producer is None or not self._publishing:
             return 0
         total = 0
-        while True:
+        async with self._engine.connect() as conn:
+            ceiling = (await conn.execute(_NEWEST)).scalar()
+        while ceiling is not None:
             async with self._engine.begin() as conn:
-                rows = (await conn.execute(_CLAIM_LEFTOVERS, {"limit": batch})).all()
-                if not rows:
+                oldest = (await conn.execute(_OLDEST, {"ceiling": ceiling, "limit": batch})).all()
+                if not oldest:
                     break
-                messages = [OutgoingMessage(topic=r.topic, key=bytes(r.key), value=bytes(r.value)) for r in rows]
-                await self._producer.send_all(messages)
-                await conn.execute(_DELETE, {"ids": [r.id for r in rows]})
-            self._count(messages)
-            total += len(rows)
+                total += await self._publish_keys(conn, max_id=oldest[-1].id, keys={bytes(r.key) for r in oldest})
         self._needs_recovery = False
         OUTBOX_PENDING.labels(self._service).set(total)
         if total:
             log.info("outbox recovered", extra={"published": total})
         return total
+
+    async def _publish_keys(
+        self,
+        conn: AsyncConnection,
+        *,
+        max_id: int,
+        keys: set[bytes],
+        known: dict[int, OutgoingMessage] | None = None,
+    ) -> int:
+        """In the caller's transaction: lock the keys' rows up to max_id, send them oldest first, delete them."""
+        assert self._producer is not None
+        known = known or {}
+        rows = (await conn.execute(_LOCK_KEYS, {"max_id": max_id, "keys": sorted(keys), "known": list(known)})).all()
+        if not rows:
+            return 0
+        messages = [
+            known[r.id] if r.value is None else OutgoingMessage(topic=r.topic, key=bytes(r.key), value=bytes(r.value))
+            for r in rows
+        ]
+        try:
+            await self._producer.send_all(messages)
+        except BaseException:
+            # The rows stay in the outbox (the transaction rolls back and unlocks them); the next batch,
+            # the next owner or another publication of the same keys sends them.
+            self._needs_recovery = True
+            raise
+        await conn.execute(_DELETE, {"ids": [r.id for r in rows]})
+        self._count(messages)
+        return len(rows)
 
     async def recover_if_needed(self) -> None:
         """Recover only after a start, a rebalance or a failed publish."""

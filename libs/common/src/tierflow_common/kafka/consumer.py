@@ -1,4 +1,9 @@
-"""The one consumer loop: batch, decode, process durably, dead-letter the bad, then commit."""
+"""The one consumer loop: batch, decode, process durably, dead-letter the bad, then commit.
+
+Each poll starts a round (progress.py) that ends within half of max.poll.interval.ms: what it
+settled is committed, anything left is read again by the next round, which resumes where it
+stopped. How failures are settled (retry, wait, isolate, dead-letter) is settle.py.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,7 +29,9 @@ from tierflow_common.events.topics import Topics
 from tierflow_common.exceptions import ContractViolation
 from tierflow_common.kafka.dead_letter import DeadLetterer
 from tierflow_common.kafka.delivery import BatchProcessor, Delivery
-from tierflow_common.kafka.outcomes import ErrorPolicy, Outcome, default_error_policy
+from tierflow_common.kafka.outcomes import ErrorPolicy, default_error_policy
+from tierflow_common.kafka.progress import Carryover, Round
+from tierflow_common.kafka.settle import Abandon, OutOfTime, Settler, WaitState
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +49,12 @@ class LoopSettings:
     retry_backoff_ms: int = 100
     retry_backoff_max_ms: int = 5000
     session_timeout_ms: int = 10000
+    max_poll_interval_ms: int = 300000
+    """Kafka's max.poll.interval.ms: a round (one poll's work) stops after half of it."""
 
-
-class _Abandon(Exception):
-    """The batch is given up without committing (stop requested or partitions revoked)."""
+    @property
+    def round_budget_s(self) -> float:
+        return self.max_poll_interval_ms / 2000
 
 
 class ConsumerLoop:
@@ -71,21 +80,35 @@ class ConsumerLoop:
         self._group_id = group_id
         self._client_options = client_options
         self._processor = processor
-        self._dead_letterer = dead_letterer
         self._clock = clock
         self._settings = settings
-        self._policy = error_policy
         self._lock = asyncio.Lock()
         self._stop = asyncio.Event()
         self._revoking = False
         self._needs_assignment_hook = True
         self._consumer: AIOKafkaConsumer | None = None
         self._latency_by_topic: dict[str, tuple[Any, Any]] = {}
+        self._carry = Carryover()
+        self.waits = WaitState(service)
+        self._settler = Settler(
+            service=service,
+            processor=processor,
+            dead_letterer=dead_letterer,
+            policy=error_policy,
+            max_attempts=settings.max_attempts,
+            carry=self._carry,
+            waits=self.waits,
+            pause=self._backoff,
+        )
         self.running = False
 
     @property
     def consumer(self) -> AIOKafkaConsumer | None:
         return self._consumer
+
+    async def check_not_waiting(self) -> None:
+        """Readiness: raise while the loop waits on a dependency (database read-only, broker refusing, ...)."""
+        await self.waits.check()
 
     def request_stop(self) -> None:
         """Finish the batch in hand, commit, and leave the group."""
@@ -101,7 +124,7 @@ class ConsumerLoop:
             auto_offset_reset="earliest",
             session_timeout_ms=self._settings.session_timeout_ms,
             heartbeat_interval_ms=max(1000, self._settings.session_timeout_ms // 5),
-            max_poll_interval_ms=300000,
+            max_poll_interval_ms=self._settings.max_poll_interval_ms,
             fetch_max_bytes=16 * 1024 * 1024,
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
@@ -118,10 +141,7 @@ class ConsumerLoop:
                 )
                 if records:
                     async with self._lock:
-                        try:
-                            await self._handle_records(consumer, records)
-                        except _Abandon:
-                            log.info("batch abandoned uncommitted", extra={"reason": "stop or rebalance"})
+                        await self._handle_records(consumer, records)
                 if time.monotonic() - last_lag_refresh > 5:
                     await self._refresh_lag(consumer, consumer.assignment())
                     last_lag_refresh = time.monotonic()
@@ -133,10 +153,43 @@ class ConsumerLoop:
     async def _handle_records(
         self, consumer: AIOKafkaConsumer, records: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
     ) -> None:
+        """One round: settle what it can in its time, commit that, and seek back to the rest."""
         started = time.perf_counter()
-        if self._needs_assignment_hook:
-            await self._with_retries(self._processor.on_assigned, what="on_assigned")
-            self._needs_assignment_hook = False
+        round_ = Round(
+            {tp: [m.offset for m in messages] for tp, messages in records.items()},
+            deadline=time.monotonic() + self._settings.round_budget_s,
+        )
+        deliveries: list[Delivery] = []
+        abandoned = False
+        try:
+            if self._needs_assignment_hook:
+                await self._settler.run_hook(self._processor.on_assigned, round_, what="on_assigned")
+                self._needs_assignment_hook = False
+            deliveries = await self._decode(records, round_)
+            await self._settler.settle(deliveries, round_)
+        except OutOfTime:
+            metrics.ROUNDS_CUT_SHORT.labels(self._service).inc()
+            log.warning(
+                "round out of time; committing what is settled and reading the rest again",
+                extra={"budget_s": self._settings.round_budget_s},
+            )
+        except Abandon:
+            abandoned = True
+            log.info("batch abandoned; committing what is settled", extra={"reason": "stop or rebalance"})
+        offsets = round_.commit_offsets()
+        if offsets and await self._commit(consumer, offsets):
+            self._carry.committed(offsets)
+        if not abandoned:
+            self._rewind(consumer, round_.rewind())
+        self._observe_done([d for d in deliveries if round_.is_settled(d)], round_.duplicates, round_.dead)
+        metrics.BATCH_SIZE.labels(self._service).observe(sum(len(m) for m in records.values()))
+        metrics.BATCH_DURATION.labels(self._service).observe(time.perf_counter() - started)
+        await self._refresh_lag(consumer, records.keys())
+
+    async def _decode(
+        self, records: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]], round_: Round
+    ) -> list[Delivery]:
+        """Decode and validate every message; dead-letter the ones the contract refuses."""
         deliveries: list[Delivery] = []
         consumed: Counter[str] = Counter()
         for messages in records.values():
@@ -145,8 +198,7 @@ class ConsumerLoop:
                 try:
                     event = decode_event(message.value, key=message.key, base_topic=self._names.base(message.topic))
                 except ContractViolation as exc:
-                    await self._dead_letterer.send(message, reason=exc.reason, kind="contract", attempts=1)
-                    self._count_dead_letter(message.topic, "unknown", "contract")
+                    await self._settler.dead_letter_record(message, round_, reason=exc.reason)
                     continue
                 self._clock.observe(event.occurred_at, (message.topic, message.partition))
                 deliveries.append(
@@ -163,117 +215,41 @@ class ConsumerLoop:
                 )
         for topic, count in consumed.items():
             metrics.EVENTS_CONSUMED.labels(self._service, topic).inc(count)
-
-        duplicates, dead = await self._process(deliveries)
-        await self._commit(consumer, {tp: messages[-1].offset + 1 for tp, messages in records.items()})
-        self._observe_done(deliveries, duplicates, dead)
-        metrics.BATCH_SIZE.labels(self._service).observe(sum(consumed.values()))
-        metrics.BATCH_DURATION.labels(self._service).observe(time.perf_counter() - started)
-        await self._refresh_lag(consumer, records.keys())
-
-    async def _process(self, deliveries: list[Delivery]) -> tuple[set[UUID], set[UUID]]:
-        """Process the batch; on persistent failure split it so only the guilty events are dead-lettered."""
-        if not deliveries:
-            return set(), set()
-        attempt = 0
-        while True:
-            try:
-                handled = await self._processor.process(deliveries)
-                refused = await self._dead_letter_refused(deliveries, handled.rejected, kind="rejected")
-                refused |= await self._dead_letter_refused(deliveries, handled.conflicts, kind="conflict")
-                return set(handled.duplicates), refused
-            except _Abandon:
-                raise
-            except Exception as exc:
-                outcome = self._policy(exc)
-                self._count_failure(deliveries, exc)
-                attempt += 1
-                if outcome is Outcome.WAIT:
-                    log.warning("dependency unavailable; retrying batch", extra={"error": type(exc).__name__})
-                    await self._backoff(attempt)
-                    continue
-                if outcome is Outcome.RETRY and attempt < self._settings.max_attempts:
-                    await self._backoff(attempt)
-                    continue
-                if len(deliveries) == 1:
-                    await self._dead_letter_delivery(deliveries[0], exc, attempts=attempt)
-                    return set(), {deliveries[0].event.event_id}
-                log.warning(
-                    "batch failed; isolating events",
-                    extra={"events": len(deliveries), "error": type(exc).__name__},
-                )
-                break
-        duplicates: set[UUID] = set()
-        dead: set[UUID] = set()
-        for delivery in deliveries:
-            one_duplicate, one_dead = await self._process([delivery])
-            duplicates |= one_duplicate
-            dead |= one_dead
-        return duplicates, dead
-
-    async def _with_retries(self, action: Any, *, what: str) -> None:
-        attempt = 0
-        while True:
-            try:
-                await action()
-                return
-            except _Abandon:
-                raise
-            except Exception as exc:
-                attempt += 1
-                log.warning(f"{what} failed; retrying", extra={"error": type(exc).__name__})
-                await self._backoff(attempt)
+        return deliveries
 
     async def _backoff(self, attempt: int) -> None:
         delay_ms = min(self._settings.retry_backoff_max_ms, self._settings.retry_backoff_ms * 2 ** (attempt - 1))
         deadline = time.monotonic() + delay_ms / 1000
         while time.monotonic() < deadline:
             if self._stop.is_set() or self._revoking:
-                raise _Abandon()
+                raise Abandon()
             await asyncio.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
         if self._stop.is_set() or self._revoking:
-            raise _Abandon()
+            raise Abandon()
 
-    async def _dead_letter_refused(
-        self, deliveries: Sequence[Delivery], refused: Mapping[UUID, str], *, kind: str
-    ) -> set[UUID]:
-        """Dead-letter the events the processor refused (`rejected`, or `conflict`); return their ids."""
-        if not refused:
-            return set()
-        sent: set[UUID] = set()
-        for delivery in deliveries:
-            reason = refused.get(delivery.event.event_id)
-            if reason is None or delivery.event.event_id in sent:
-                continue
-            await self._dead_letterer.send_delivery(delivery, reason=reason, kind=kind, attempts=1)
-            self._count_dead_letter(delivery.topic, delivery.event.event_type, kind)
-            sent.add(delivery.event.event_id)
-        return sent
+    def _rewind(self, consumer: AIOKafkaConsumer, positions: dict[TopicPartition, int]) -> None:
+        """Read unsettled messages again from the next poll on."""
+        for tp, offset in positions.items():
+            try:
+                consumer.seek(tp, offset)
+            except (IllegalStateError, AssertionError):
+                continue  # no longer ours: the next owner reads from the committed offset
 
-    async def _dead_letter_delivery(self, delivery: Delivery, exc: BaseException, *, attempts: int) -> None:
-        reason = f"{type(exc).__name__}: {exc}"
-        await self._dead_letterer.send_delivery(delivery, reason=reason, kind="processing", attempts=attempts)
-        self._count_dead_letter(delivery.topic, delivery.event.event_type, "processing")
-        log.error(
-            "event dead-lettered",
-            extra={
-                "event_id": str(delivery.event.event_id),
-                "topic": delivery.topic,
-                "partition": delivery.partition,
-                "offset": delivery.offset,
-                "error": type(exc).__name__,
-            },
-        )
-
-    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> bool:
         try:
             await consumer.commit(offsets)
         except (CommitFailedError, IllegalStateError) as exc:
             # We lost these partitions to a rebalance; effects are durable and deduplicated,
             # so the new owner re-reading them changes nothing.
             log.warning("commit rejected after rebalance", extra={"error": type(exc).__name__})
-            return
+            return False
+        except KafkaError as exc:
+            # The coordinator is unreachable or refuses: the effects are durable and deduplicated, so a
+            # redelivery changes nothing, and the next commit (a later offset) covers these partitions.
+            log.warning("commit failed", extra={"error": type(exc).__name__})
+            return False
         metrics.LAST_COMMIT.labels(self._service).set(time.time())
+        return True
 
     def _observe_done(self, deliveries: Sequence[Delivery], duplicates: set[UUID], dead: set[UUID]) -> None:
         """Count per batch; observe latency on at most LATENCY_SAMPLES events per batch (evenly spread)."""
@@ -313,14 +289,6 @@ class ConsumerLoop:
             self._latency_by_topic[topic] = children
         return children
 
-    def _count_failure(self, deliveries: Sequence[Delivery], exc: BaseException) -> None:
-        per_type: Counter[tuple[str, str]] = Counter((d.topic, d.event.event_type) for d in deliveries)
-        for (topic, event_type), count in per_type.items():
-            metrics.EVENTS_FAILED.labels(self._service, topic, event_type, type(exc).__name__).inc(count)
-
-    def _count_dead_letter(self, topic: str, event_type: str, kind: str) -> None:
-        metrics.EVENTS_DEAD_LETTERED.labels(self._service, topic, event_type, kind).inc()
-
     async def _refresh_lag(self, consumer: AIOKafkaConsumer, partitions: Collection[TopicPartition]) -> None:
         for tp in partitions:
             highwater = consumer.highwater(tp)
@@ -348,6 +316,7 @@ class ConsumerLoop:
 
     async def _partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
         self._needs_assignment_hook = True
+        self._carry.keep_only(assigned)
         log.info("partitions assigned", extra={"partitions": sorted(f"{tp.topic}:{tp.partition}" for tp in assigned)})
 
 
