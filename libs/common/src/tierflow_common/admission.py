@@ -12,10 +12,17 @@ reason (or None) out.
   `balance.snapshot` by `payload.as_of`, ties broken by event id), and an older one changes nothing
   (it is applied as history, not refused, never an error). A backfill of the customer master from
   years ago therefore gives established customers their consents, risk level and age band.
-- **Every fact** dated more than the future tolerance (default one day) after now is refused: such a
-  date would sit in every window until that day, and as the newest state it would lock master data
-  or the consent projection against every real change until then. For a balance snapshot both
-  `occurred_at` and `as_of` are checked.
+- **Every fact** dated more than the future tolerance (default one day) after it reached tierflow is
+  refused: such a date would sit in every window until that day, and as the newest state it would
+  lock master data or the consent projection against every real change until then. For a balance
+  snapshot both `occurred_at` and `as_of` are checked.
+
+"Reached tierflow" is the Kafka record's timestamp (the producer's send time, or the broker's append
+time on a topic set to LogAppendTime), not the reading service's clock. Every service reading the
+message sees the same timestamp, so profile and notification reach the same verdict on it even when
+they read it minutes apart, and a replay or a service running in event time (whose clock follows the
+events, partition by partition) judges it as live did. A message without a timestamp is judged
+against the service's clock.
 - Tierflow's own outputs (profiles, scores, decisions, notification records) are ordered by their
   per-customer versions, not by time; the rule admits them.
 
@@ -26,7 +33,7 @@ applied and not recorded in the inbox, so it locks nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Final
 
@@ -95,22 +102,29 @@ def state_time(event: CustomerUpdated | BalanceSnapshot) -> datetime:
     return event.occurred_at
 
 
-def rejection(event: Envelope, now: datetime, rule: AdmissionRule) -> str | None:
-    """The reason an input event is refused, or None when it is applied."""
+def rejection(event: Envelope, received_at: datetime, rule: AdmissionRule) -> str | None:
+    """The reason an input event that reached tierflow at `received_at` is refused, or None when it is applied."""
     kind = fact_kind(event)
     if kind is None:
         return None
     occurred_at = event.occurred_at
     horizon = rule.horizon_days
-    if kind is FactKind.WINDOWED and horizon is not None and occurred_at < now - timedelta(days=horizon):
+    if kind is FactKind.WINDOWED and horizon is not None and occurred_at < received_at - timedelta(days=horizon):
         return f"occurred_at is older than the late-arrival horizon of {horizon} days"
     if rule.future_tolerance is not None:
-        latest = now + rule.future_tolerance
+        latest = received_at + rule.future_tolerance
         if occurred_at > latest:
-            return f"occurred_at is more than {rule.future_tolerance} ahead of the service clock"
+            return f"occurred_at is more than {rule.future_tolerance} ahead of when it was produced"
         if isinstance(event, BalanceSnapshot) and event.payload.as_of > latest:
-            return f"payload.as_of is more than {rule.future_tolerance} ahead of the service clock"
+            return f"payload.as_of is more than {rule.future_tolerance} ahead of when it was produced"
     return None
+
+
+def received_at(timestamp_ms: int, fallback: datetime) -> datetime:
+    """When a message reached tierflow: its Kafka timestamp, or `fallback` when it carries none."""
+    if timestamp_ms <= 0:
+        return fallback
+    return datetime.fromtimestamp(timestamp_ms / 1000, UTC)
 
 
 def remembered_from(event: Envelope, now: datetime) -> datetime:

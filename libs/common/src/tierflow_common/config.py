@@ -48,7 +48,9 @@ class AdmissionSettings(BaseSettings):
         default=400, ge=1, description="Windowed facts (trades, logins, contacts) older than this are dead-lettered."
     )
     future_tolerance_s: int | None = Field(
-        default=86400, ge=0, description="Events dated further ahead of the service clock are dead-lettered."
+        default=86400,
+        ge=0,
+        description="Events dated further ahead of when they were produced (their Kafka timestamp) are dead-lettered.",
     )
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from tierflow_common.admission import REPLAY, AdmissionRule, FactKind, fact_kind, rejection, remembered_from
+from tierflow_common.admission import (
+    REPLAY,
+    AdmissionRule,
+    FactKind,
+    fact_kind,
+    received_at,
+    rejection,
+    remembered_from,
+)
 from tierflow_testing import builders as b
 
 NOW = datetime(2026, 11, 21, 4, 0, tzinfo=UTC)
@@ -15,7 +23,7 @@ RULE = AdmissionRule(horizon_days=400, future_tolerance=timedelta(days=1))
 def test_events_beyond_the_late_horizon_or_far_ahead_are_refused_with_a_reason() -> None:
     assert rejection(b.trade("C1", NOW - timedelta(days=399)), NOW, RULE) is None
     assert "late-arrival horizon of 400 days" in str(rejection(b.trade("C1", NOW - timedelta(days=401)), NOW, RULE))
-    assert "ahead of the service clock" in str(rejection(b.trade("C1", NOW + timedelta(days=2)), NOW, RULE))
+    assert "ahead of when it was produced" in str(rejection(b.trade("C1", NOW + timedelta(days=2)), NOW, RULE))
     assert rejection(b.trade("C1", NOW - timedelta(days=4000)), NOW, AdmissionRule(None, None)) is None  # rebuilds
 
 
@@ -38,7 +46,7 @@ def test_master_data_and_balances_are_state_never_too_old() -> None:
 
 def test_state_dated_far_ahead_is_refused_too() -> None:
     grant = b.customer("C1", NOW + timedelta(days=3 * 365))
-    assert rejection(grant, NOW, RULE) == "occurred_at is more than 1 day, 0:00:00 ahead of the service clock"
+    assert rejection(grant, NOW, RULE) == "occurred_at is more than 1 day, 0:00:00 ahead of when it was produced"
     # A snapshot sent now but "as of" years ahead would hold the current assets until then.
     ahead = b.balance("C1", "1000.00", NOW, as_of=NOW + timedelta(days=30))
     assert "payload.as_of is more than" in str(rejection(ahead, NOW, RULE))
@@ -63,3 +71,14 @@ def test_the_inbox_remembers_windowed_ids_by_event_time_and_state_ids_from_when_
     assert remembered_from(b.customer("C1", late), NOW) == NOW
     soon = NOW + timedelta(hours=2)
     assert remembered_from(b.customer("C1", soon), NOW) == soon
+
+
+def test_an_event_is_judged_by_when_it_reached_tierflow_not_by_the_reading_service_s_clock() -> None:
+    """The Kafka timestamp decides, so two services reading it at different times, or a service in event
+    time (whose clock trails the events of a fast partition), reach the verdict live would."""
+    produced = NOW + timedelta(days=30)  # a backfill produced later than a trailing event-time clock
+    trade = b.trade("C1", produced - timedelta(hours=1))
+    stamped = received_at(int(produced.timestamp() * 1000), fallback=NOW)
+    assert stamped == produced and rejection(trade, stamped, RULE) is None
+    assert rejection(trade, NOW, RULE) is not None  # what judging by the trailing clock refused
+    assert received_at(0, fallback=NOW) == NOW and received_at(-1, fallback=NOW) == NOW

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from uuid import UUID
 
-from tierflow_common.admission import AdmissionRule, rejection
+from tierflow_common.admission import AdmissionRule, received_at, rejection
 from tierflow_common.clock import Clock
 from tierflow_common.db.inbox import claim_fresh
 from tierflow_common.db.outbox import Outbox
@@ -57,7 +57,7 @@ class NotificationService:
         rejected: dict[UUID, str] = {}
         admitted: list[Delivery] = []
         for delivery in deliveries:
-            reason = rejection(delivery.event, now, self._rule)
+            reason = rejection(delivery.event, received_at(delivery.timestamp_ms, now), self._rule)
             if reason is None:
                 admitted.append(delivery)
             else:

@@ -122,7 +122,7 @@ async def test_events_dated_years_ahead_are_refused_and_real_changes_still_apply
             headers = {orjson.loads(m.value)["event_id"]: dict(m.headers) for m in dead}
             for refused in (grant, login):
                 assert headers[str(refused.event_id)]["tierflow.error.kind"] == b"rejected"
-                assert b"ahead of the service clock" in headers[str(refused.event_id)]["tierflow.error"]
+                assert b"ahead of when it was produced" in headers[str(refused.event_id)]["tierflow.error"]
                 assert headers[str(refused.event_id)]["tierflow.service"] == b"notification"
 
             withdrawn = {**ALL_CONSENTS, "marketing_push": False, "marketing_sms": False, "marketing_email": False}

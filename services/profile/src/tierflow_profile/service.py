@@ -11,7 +11,7 @@ from uuid import UUID
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tierflow_common.admission import AdmissionRule, rejection, remembered_from
+from tierflow_common.admission import AdmissionRule, received_at, rejection, remembered_from
 from tierflow_common.clock import Clock
 from tierflow_common.db.engine import driver_connection, raw_connection
 from tierflow_common.db.inbox import Claim, claim_fresh_timed, prune_events_before
@@ -74,7 +74,7 @@ class ProfileService:
         rejected: dict[UUID, str] = {}
         admitted: list[Delivery] = []
         for delivery in deliveries:
-            reason = rejection(delivery.event, now, self._rule)
+            reason = rejection(delivery.event, received_at(delivery.timestamp_ms, now), self._rule)
             if reason is None:
                 admitted.append(delivery)
             else:

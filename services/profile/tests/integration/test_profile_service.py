@@ -193,7 +193,7 @@ async def test_events_beyond_the_late_horizon_are_dead_lettered_with_the_reason(
     reasons = {decode_event(m.value, key=m.key, base_topic=topics.TRADE).event_id: dict(m.headers) for m in dead}
     assert reasons[ancient.event_id]["tierflow.error.kind"] == b"rejected"
     assert b"late-arrival horizon of 400 days" in reasons[ancient.event_id]["tierflow.error"]
-    assert b"ahead of the service clock" in reasons[future.event_id]["tierflow.error"]
+    assert b"ahead of when it was produced" in reasons[future.event_id]["tierflow.error"]
     async with engine.connect() as conn:
         stored = await PROFILES.get(conn, "C1")
     assert stored is not None and stored.trades_total == 1
