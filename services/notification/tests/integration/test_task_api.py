@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from tierflow_notification.domain.tasks import TaskStatus
+from tierflow_testing.http import post_until_answered
 
 from .conftest import TaskApi, bearer
 
@@ -115,3 +116,17 @@ async def test_the_openapi_document_and_the_open_ops_endpoints_share_the_port(ta
     assert (wrong.status_code, set(wrong.headers["Allow"].split(", "))) == (405, {"GET", "HEAD"})
     not_allowed = await api.delete("/v1/tasks")
     assert (not_allowed.status_code, not_allowed.headers["Allow"]) == (405, "GET")
+
+
+async def test_a_100_mb_body_is_refused_before_it_is_read(task_api: TaskApi) -> None:
+    base = str(task_api.client.base_url).rstrip("/")
+    path = f"/v1/tasks/{uuid.uuid4()}/done"
+    hundred_mb = 100 * 1024 * 1024
+    unauthenticated = await post_until_answered(base, path, total=hundred_mb, chunked=True)
+    declared = await post_until_answered(base, path, total=hundred_mb, headers=bearer(WRITE))
+    # Closing a task reads no body: the route answers (404, no such task) and the rest is never read.
+    streamed = await post_until_answered(base, path, total=hundred_mb, chunked=True, headers=bearer(WRITE))
+    for refused, status in ((unauthenticated, 401), (declared, 413), (streamed, 404)):
+        assert refused.status == status, refused.head
+        assert refused.sent < 16 * 1024 * 1024, f"the server read {refused.sent} bytes before answering"
+        assert "connection: close" in refused.head.lower()
