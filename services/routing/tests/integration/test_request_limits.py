@@ -3,6 +3,8 @@ are refused before the body is read, the connection closed, whatever the body's 
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 
@@ -77,3 +79,24 @@ async def test_requests_without_a_valid_token_are_limited_per_address(settings: 
         assert limited.headers["Retry-After"] == "1" and limited.json()["error"] == "rate_limited"
         staff = await client.get("/v1/routes", headers=bearer("route:read"))
         assert staff.status_code == 200  # a valid token is not held back by the address's failures
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "version: v\nrules: " + "[" * 99_000 + "]" * 99_000 + "\n",  # was a RecursionError: 500
+        "version: v\nx: &a [y, y, y, y, y, y, y, y, y]\n"
+        + "".join(f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi", strict=True))
+        + "rules:\n  - name: default\n    then: {flow: community}\n",  # a billion laughs
+    ],
+    ids=["deep nesting", "aliases"],
+)
+async def test_a_hostile_policy_is_refused_with_422_in_under_a_second(settings: RoutingSettings, document: str) -> None:
+    async with serving(create_app(settings)) as base, httpx.AsyncClient(base_url=base, timeout=30) as client:
+        for path in ("/v1/policies", "/v1/policies/simulate"):
+            started = time.perf_counter()
+            answer = await client.post(path, json={"yaml": document}, headers=bearer("policy:write"))
+            elapsed = time.perf_counter() - started
+            assert (answer.status_code, answer.json()["error"]) == (422, "invalid_request"), answer.text[:300]
+            assert "not valid YAML" in answer.json()["detail"]
+            assert elapsed < 1.0, f"{path} took {elapsed:.2f}s"  # the bound; about 0.2 s here
