@@ -65,6 +65,32 @@ async def test_reads_with_staff_and_customer_tokens_and_nothing_for_anyone_else(
     assert (await api.get("/v1/customers/bad%20id/route", headers=staff)).status_code == 422
 
 
+CHURN_INTERNALS = {"churn_band", "churn_score", "p_alive", "value_score", "signals", "reasons", "priority"}
+
+
+async def test_a_customer_token_sees_its_route_and_a_customer_view_without_churn_internals(
+    ns: Namespace, worker: object, api: httpx.AsyncClient
+) -> None:
+    await add_advisor(api, "ADV1")
+    await routed(ns, api, {"V1": "A"})
+    mine, staff = bearer("route:read:self", customer="V1"), bearer("route:read")
+    for _ in range(2):  # from PostgreSQL, then from the cache
+        route = await api.get("/v1/customers/V1/route", headers=mine)
+        assert route.status_code == 200, route.text
+        assert set(route.json()) == {
+            "customer_id", "decision_id", "version", "flow", "advisor_id", "active", "tier", "decided_at",
+        }  # fmt: skip
+        assert route.json()["flow"] == "private_advisor" and route.json()["advisor_id"] == "ADV1"
+    full = (await api.get("/v1/customers/V1/route", headers=staff)).json()
+    assert {"churn_band", "reasons", "priority", "policy_version"} <= set(full)
+    view = (await api.get("/v1/customers/V1", headers=mine)).json()
+    assert set(view) == {"customer_id", "tier", "flow", "figures"} and not CHURN_INTERNALS & set(view)
+    assert view["figures"]["digital_logins_30d"] == 10
+    assert {"churn_score", "p_alive", "signals", "churn_band"} <= set(
+        (await api.get("/v1/customers/V1", headers=staff)).json()
+    )
+
+
 async def test_routes_are_listed_with_filters_and_cursors(
     ns: Namespace, worker: object, api: httpx.AsyncClient
 ) -> None:

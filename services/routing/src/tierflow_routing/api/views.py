@@ -78,6 +78,21 @@ class CustomerRead(View):
         )
 
 
+class CustomerSelfRead(View):
+    """What a customer's own app is shown of them: tier, flow and their own figures, never churn internals."""
+
+    customer_id: str = Field(examples=["C000123"])
+    tier: Tier | None = None
+    flow: Flow | None = None
+    figures: Figures = Figures()
+
+    @classmethod
+    def of(cls, state: CustomerState) -> CustomerSelfRead:
+        """The customer-facing view of what routing knows of a customer."""
+        staff = CustomerRead.of(state)
+        return cls(customer_id=staff.customer_id, tier=staff.tier, flow=staff.flow, figures=staff.figures)
+
+
 class RuleRead(View):
     name: str = Field(examples=["a_at_risk_retention"])
     description: str = ""
