@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, St
 from tierflow_common.events.outputs import ChurnBand, Flow, Priority, Reason, ReasonRow, Tier
 from tierflow_common.events.types import Money, OpaqueId
 from tierflow_routing.adapters.advisors import AdvisorChange, AdvisorRecord
+from tierflow_routing.adapters.changes import Change
 from tierflow_routing.application.customers import Explanation
 from tierflow_routing.application.overrides import OverrideRequest
 from tierflow_routing.application.policies import SimulationResult
@@ -311,6 +312,8 @@ class AdvisorRead(View):
     free: int = Field(description="Capacity left.")
     created_at: datetime
     updated_at: datetime
+    created_by: str | None = Field(default=None, description="Who created the advisor (null before audit existed).")
+    updated_by: str | None = Field(default=None, description="Who wrote the advisor last.")
 
     @classmethod
     def of(cls, record: AdvisorRecord) -> AdvisorRead:
@@ -327,6 +330,32 @@ class AdvisorRead(View):
             free=max(0, record.capacity - record.load),
             created_at=record.created_at,
             updated_at=record.updated_at,
+            created_by=record.created_by,
+            updated_by=record.updated_by,
+        )
+
+
+class ChangeRead(View):
+    """One entry of the change audit: who changed an advisor or the active routing policy, when and how."""
+
+    subject_id: str = Field(description="The advisor id or the policy version.", examples=["ADV017"])
+    action: str = Field(
+        description="Advisors: created, updated. Policies: installed (the shipped default), uploaded, reactivated.",
+        examples=["updated"],
+    )
+    actor: str = Field(description="The token's subject.", examples=["ops-17"])
+    at: datetime
+    details: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Advisors: the fields set, or `changed: {field: {from, to}}`. Policies: `previous` version.",
+        examples=[{"changed": {"capacity": {"from": 120, "to": 100}}}],
+    )
+
+    @classmethod
+    def of(cls, change: Change) -> ChangeRead:
+        """The view of one audit entry."""
+        return cls(
+            subject_id=change.subject_id, action=change.action, actor=change.actor, at=change.at, details=change.details
         )
 
 
