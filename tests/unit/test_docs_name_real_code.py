@@ -36,7 +36,5 @@ NAMES = defined_names()
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
 def test_every_function_a_doc_names_exists(doc: Path) -> None:
     cited = {m.group(1) for m in CALL.finditer(doc.read_text())}
-    missing = sorted(
-        name for name in cited if name not in FOREIGN and name.rsplit(".", 1)[-1] not in NAMES | FOREIGN
-    )
+    missing = sorted(name for name in cited if name not in FOREIGN and name.rsplit(".", 1)[-1] not in NAMES | FOREIGN)
     assert not missing, f"{doc.name} names code that does not exist: {missing}"
