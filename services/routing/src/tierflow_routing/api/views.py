@@ -12,7 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, St
 from tierflow_common.events.outputs import ChurnBand, Flow, Priority, Reason, ReasonRow, Tier
 from tierflow_common.events.types import Money, OpaqueId
 from tierflow_routing.adapters.advisors import AdvisorChange, AdvisorRecord
-from tierflow_routing.adapters.changes import Change
+from tierflow_routing.api.audit_views import OverrideAuditRead
 from tierflow_routing.application.customers import Explanation
 from tierflow_routing.application.overrides import OverrideRequest
 from tierflow_routing.application.policies import SimulationResult
@@ -132,14 +132,6 @@ class OverrideRead(View):
             created_at=override.created_at,
             expires_at=override.expires_at,
         )
-
-
-class OverrideAuditRead(View):
-    action: str = Field(examples=["set"])
-    actor: str
-    at: datetime
-    reason: str
-    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class ScoreExplanation(View):
@@ -332,30 +324,6 @@ class AdvisorRead(View):
             updated_at=record.updated_at,
             created_by=record.created_by,
             updated_by=record.updated_by,
-        )
-
-
-class ChangeRead(View):
-    """One entry of the change audit: who changed an advisor or the active routing policy, when and how."""
-
-    subject_id: str = Field(description="The advisor id or the policy version.", examples=["ADV017"])
-    action: str = Field(
-        description="Advisors: created, updated. Policies: installed (the shipped default), uploaded, reactivated.",
-        examples=["updated"],
-    )
-    actor: str = Field(description="The token's subject.", examples=["ops-17"])
-    at: datetime
-    details: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Advisors: the fields set, or `changed: {field: {from, to}}`. Policies: `previous` version.",
-        examples=[{"changed": {"capacity": {"from": 120, "to": 100}}}],
-    )
-
-    @classmethod
-    def of(cls, change: Change) -> ChangeRead:
-        """The view of one audit entry."""
-        return cls(
-            subject_id=change.subject_id, action=change.action, actor=change.actor, at=change.at, details=change.details
         )
 
 

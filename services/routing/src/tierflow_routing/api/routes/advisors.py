@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from tierflow_common.web.errors import documented
+from tierflow_routing.api.audit_views import ChangeRead
 from tierflow_routing.api.deps import AdvisorReaderDep, AdvisorWriterDep, RoutingDep
-from tierflow_routing.api.views import AdvisorRead, AdvisorWrite, ChangeRead
+from tierflow_routing.api.views import AdvisorRead, AdvisorWrite
 from tierflow_routing.application import advisors
 
 router = APIRouter(prefix="/v1/advisors", tags=["advisors"])

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tierflow_common.web.errors import documented
+from tierflow_routing.api.audit_views import ChangeRead
 from tierflow_routing.api.deps import PolicyReaderDep, PolicyWriterDep, RoutingDep
-from tierflow_routing.api.views import ChangeRead, PolicyRead, PolicyUpload, SimulationRead
+from tierflow_routing.api.views import PolicyRead, PolicyUpload, SimulationRead
 from tierflow_routing.application import policies
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
