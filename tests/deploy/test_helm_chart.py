@@ -228,3 +228,79 @@ def test_the_schema_refuses_a_misspelt_key_and_a_wrong_type(deploy) -> None:
     assert typo.returncode != 0 and "autoscalling" in typo.stderr
     wrong = deploy.run(*template, "--set", "kafka.partitions=twelve")
     assert wrong.returncode != 0 and "kafka.partitions" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    "name", ["tierflow_routing_jwt_secret", "Tierflow_Routing_Jwt_Secret", "TIERFLOW_ROUTING_JWT_PRIVATE_KEY"]
+)
+def test_a_secret_in_plain_env_is_refused_whatever_its_case(deploy, name: str) -> None:
+    # The services read the environment case-insensitively: a lower-case name is the same setting. The
+    # schema allows only upper-case names, and the template refuses secrets even when it is skipped.
+    template = (deploy.require("helm"), "template", "tierflow", "deploy/k8s/tierflow")
+    for where in ("api.env", "workers.notification.env"):
+        result = deploy.run(*template, "--skip-schema-validation", "--set", f"{where}.{name}=plain")
+        assert result.returncode != 0, where
+        assert f"{name} must come from a Secret reference" in result.stderr, where
+
+
+def jwt_secret_refs(objects: list[dict[str, Any]]) -> dict[str, tuple[str, str]]:
+    """component -> (Secret name, key) its JWT secret comes from."""
+    refs = {}
+    for component, deployment in of_kind(objects, "Deployment").items():
+        for env in deployment["spec"]["template"]["spec"]["containers"][0]["env"]:
+            if env["name"].endswith("_JWT_SECRET"):
+                ref = env["valueFrom"]["secretKeyRef"]
+                refs[component] = (ref["name"], ref["key"])
+    return refs
+
+
+def test_the_routing_api_and_the_task_api_do_not_share_a_signing_secret(deploy) -> None:
+    refs = jwt_secret_refs(deploy.render_chart())
+    assert set(refs) == {"routing-api", "notification"}
+    assert refs["routing-api"] == ("tierflow-jwt", "secret")
+    assert refs["notification"] == ("tierflow-task-api-jwt", "secret")
+    shared = deploy.run(
+        deploy.require("helm"), "template", "tierflow", "deploy/k8s/tierflow",
+        "--set", "taskApi.jwt.secretSecret.name=tierflow-jwt",
+    )  # fmt: skip
+    assert shared.returncode != 0 and "give the task API its own" in shared.stderr
+
+
+def test_both_apis_get_their_maximum_token_lifetime(rendered) -> None:
+    for component, prefix in (("routing-api", "TIERFLOW_ROUTING_"), ("notification", "TIERFLOW_NOTIFICATION_")):
+        container = of_kind(rendered, "Deployment")[component]["spec"]["template"]["spec"]["containers"][0]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert int(env[f"{prefix}JWT_MAX_LIFETIME_S"]) >= 60, component
+
+
+def ingress_rules(objects: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    return {component: policy["spec"]["ingress"] for component, policy in of_kind(objects, "NetworkPolicy").items()}
+
+
+def test_network_policies_open_the_ops_ports_only_to_monitoring_and_the_api_port_to_all(deploy) -> None:
+    rules = ingress_rules(deploy.render_chart())
+    assert set(rules) == set(PROCESSES)
+    monitoring = {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    for component in ("profile", "scoring", "routing"):
+        [only] = rules[component]
+        assert only["ports"] == [{"port": "ops", "protocol": "TCP"}], component
+        assert [peer["namespaceSelector"] for peer in only["from"]] == [monitoring], component
+    [api] = rules["routing-api"]
+    assert api == {"ports": [{"port": "http", "protocol": "TCP"}]}  # from anywhere, as without policies
+    scrape, task_api = rules["notification"]
+    assert scrape["from"][0]["namespaceSelector"] == monitoring
+    assert task_api == {"ports": [{"port": "ops", "protocol": "TCP"}]}  # the task API: from anywhere by default
+
+
+def test_network_policies_are_configurable(deploy) -> None:
+    rules = ingress_rules(deploy.render_chart(*PRODUCTION))
+    _, task_api = rules["notification"]
+    assert task_api["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "advisor-workbench"}}}
+    ]
+    assert rules["profile"][0]["from"][0]["podSelector"] == {"matchLabels": {"app.kubernetes.io/name": "prometheus"}}
+    other = ingress_rules(
+        deploy.render_chart("--set", "networkPolicy.monitoring.namespaceSelector.matchLabels.team=observability")
+    )
+    assert other["scoring"][0]["from"][0]["namespaceSelector"]["matchLabels"]["team"] == "observability"
+    assert not ingress_rules(deploy.render_chart("--set", "networkPolicy.enabled=false"))

@@ -38,6 +38,8 @@ PASSED_THROUGH = {
     "monitoring.serviceMonitor.labels",
     "monitoring.prometheusRule.labels",
     "monitoring.grafanaDashboards.labels",
+    "networkPolicy.monitoring.namespaceSelector",
+    "networkPolicy.monitoring.podSelector",
 }
 
 

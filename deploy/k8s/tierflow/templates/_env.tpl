@@ -64,10 +64,11 @@ Call with (dict "root" $ "component" "profile" "values" .Values.workers.profile)
 - name: TIERFLOW_NOTIFICATION_PLAYBOOK_FILE
   value: /etc/tierflow/playbooks/{{ keys . | sortAlpha | first }}
 {{- end }}
-{{ include "tierflow.env.jwt" (dict "root" $root "prefix" "TIERFLOW_NOTIFICATION_") }}
+{{ include "tierflow.env.jwt" (dict "jwt" $root.Values.taskApi.jwt "values" "taskApi.jwt" "prefix" "TIERFLOW_NOTIFICATION_") }}
 {{- end }}
 {{- range $name, $value := .values.env }}
-{{- if regexMatch "SECRET|PASSWORD|PUBLIC_KEY|DATABASE_URL|REDIS_URL" $name }}
+{{- /* Case-insensitive: the services read their settings from the environment whatever the case. */}}
+{{- if regexMatch "(?i)(SECRET|PASSWORD|PUBLIC_KEY|PRIVATE_KEY|DATABASE_URL|REDIS_URL)" $name }}
 {{- fail (printf "%s must come from a Secret reference (see values.yaml), not from env" $name) }}
 {{- end }}
 - name: {{ $name }}
@@ -81,16 +82,26 @@ Call with (dict "root" $ "component" "profile" "values" .Values.workers.profile)
   value: "0.0.0.0"
 - name: TIERFLOW_ROUTING_API_PORT
   value: "8000"
-{{ include "tierflow.env.jwt" (dict "root" . "prefix" "TIERFLOW_ROUTING_") }}
+{{ include "tierflow.env.jwt" (dict "jwt" .Values.jwt "values" "jwt" "prefix" "TIERFLOW_ROUTING_") }}
+{{- $api := .Values.jwt }}
+{{- $tasks := .Values.taskApi.jwt }}
+{{- if and (eq $api.algorithm "HS256") (eq $tasks.algorithm "HS256") (eq $api.secretSecret.name $tasks.secretSecret.name) (eq $api.secretSecret.key $tasks.secretSecret.key) }}
+{{- fail "jwt.secretSecret and taskApi.jwt.secretSecret name the same secret: a token minted for one API would open the other; give the task API its own" }}
+{{- end }}
 {{- end }}
 
-{{/* Bearer-token settings for an HTTP API (the routing API; the notification service's task API). */}}
+{{/*
+Bearer-token settings for an HTTP API: the routing API (values `jwt`), the notification service's task
+API (values `taskApi.jwt`). Call with (dict "jwt" <the values> "values" "<their path>" "prefix" "TIERFLOW_X_").
+*/}}
 {{- define "tierflow.env.jwt" -}}
-{{- $jwt := .root.Values.jwt -}}
+{{- $jwt := .jwt -}}
 - name: {{ .prefix }}JWT_ALGORITHM
   value: {{ $jwt.algorithm | quote }}
 - name: {{ .prefix }}JWT_AUDIENCE
   value: {{ $jwt.audience | quote }}
+- name: {{ .prefix }}JWT_MAX_LIFETIME_S
+  value: {{ $jwt.maxLifetimeSeconds | quote }}
 {{- with $jwt.issuer }}
 - name: {{ $.prefix }}JWT_ISSUER
   value: {{ . | quote }}
@@ -99,13 +110,13 @@ Call with (dict "root" $ "component" "profile" "values" .Values.workers.profile)
 - name: {{ .prefix }}JWT_PUBLIC_KEY
   valueFrom:
     secretKeyRef:
-      name: {{ required "jwt.publicKeySecret.name is required for RS256" $jwt.publicKeySecret.name | quote }}
+      name: {{ required (printf "%s.publicKeySecret.name is required for RS256" .values) $jwt.publicKeySecret.name | quote }}
       key: {{ $jwt.publicKeySecret.key | quote }}
 {{- else }}
 - name: {{ .prefix }}JWT_SECRET
   valueFrom:
     secretKeyRef:
-      name: {{ required "jwt.secretSecret.name is required for HS256" $jwt.secretSecret.name | quote }}
+      name: {{ required (printf "%s.secretSecret.name is required for HS256" .values) $jwt.secretSecret.name | quote }}
       key: {{ $jwt.secretSecret.key | quote }}
 {{- end }}
 {{- end }}

@@ -93,12 +93,27 @@ class ServiceSettings(BaseSettings):
         return self
 
 
+WELL_KNOWN_SECRETS = frozenset({"changeme", "secret", "password", "tierflow"})
+MIN_DISTINCT_CHARACTERS = 8
+
+
 def require_safe_secret(name: str, secret: SecretStr, environment: Environment, *, min_length: int = 32) -> None:
-    """Refuse a missing, short or well-known secret outside development."""
-    value = secret.get_secret_value()
+    """Refuse a missing, short, well-known, development (`dev-...`) or repetitive secret outside development.
+
+    The checks ignore case and surrounding spaces: `DEV-...` and ` Changeme ` are the same mistakes.
+    """
+    value = secret.get_secret_value().strip()
     if environment == "development":
         return
-    if len(value) < min_length or value.startswith("dev-") or value in {"changeme", "secret"}:
+    folded = value.lower()
+    weak = (
+        len(value) < min_length
+        or folded.startswith("dev-")
+        or folded in WELL_KNOWN_SECRETS
+        or len(set(value)) < MIN_DISTINCT_CHARACTERS
+    )
+    if weak:
         raise ConfigurationError(
             f"{name} is unsafe for {environment}: set a random value of at least {min_length} characters"
+            " (not a development secret)"
         )

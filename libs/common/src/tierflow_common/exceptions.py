@@ -26,7 +26,7 @@ class ConfigurationError(TierflowError):
 class ApplicationError(TierflowError):
     """A use case refused a request; the edge (HTTP, CLI) translates the category, never the reverse.
 
-    Services subclass the category that fits (`NotFound`, `Conflict`, `Invalid`, `Unavailable`) with
+    Services subclass the category that fits (`Forbidden`, `NotFound`, `Conflict`, `Invalid`, `Unavailable`) with
     errors named for their own rules (`NotRouted`, `OverrideRejected`, ...).
     """
 
@@ -35,6 +35,12 @@ class ApplicationError(TierflowError):
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
         self.detail = detail
+
+
+class Forbidden(ApplicationError):
+    """The caller may not do this to what the request names (an advisor closing another advisor's task)."""
+
+    code = "forbidden"
 
 
 class NotFound(ApplicationError):

@@ -23,6 +23,9 @@ from tierflow_testing.infra import Infra, InfrastructureUnavailable, start_infra
 S = TypeVar("S", bound=ServiceSettings)
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+# Every service that verifies tokens refuses to start without a safe key (also in TIERFLOW_ENV=test),
+# so settings and subprocess environments built here carry this one unless a test sets its own.
+TEST_JWT_SECRET = "tierflow-test-jwt-secret-6f1c2a9e4b7d8053"
 
 
 def unavailable(message: str) -> NoReturn:
@@ -100,6 +103,8 @@ class Namespace:
             "retry_backoff_max_ms": 200,
             "sweep_interval_s": 0.2,
         }
+        if "jwt_secret" in cls.model_fields:
+            values["jwt_secret"] = TEST_JWT_SECRET
         values.update(overrides)
         return cls(**values)
 
@@ -114,6 +119,7 @@ class Namespace:
             f"{prefix}BATCH_TIMEOUT_MS": "50",
             f"{prefix}SESSION_TIMEOUT_MS": str(self.session_timeout_ms),
             f"{prefix}SWEEP_INTERVAL_S": "0.5",
+            f"{prefix}JWT_SECRET": TEST_JWT_SECRET,
         }
 
 

@@ -37,6 +37,7 @@ class TaskApiDependencies:
     engine: AsyncEngine
     verifier: TokenVerifier
     clock: Clock
+    max_body_bytes: int = 16 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class NotificationWorker:
 
 def build_worker(settings: NotificationSettings) -> NotificationWorker:
     """Consumer loop on decisions, customers, trades and logins; the step runner; the task API's clients."""
+    settings.check_secrets()  # the task API verifies tokens: refuse a weak or unreadable key before anything starts
     playbooks = load_playbooks(settings.playbook_file)
     parts = pipeline_parts("notification", settings)
     clock: Clock = AcceleratedClock(settings.clock_speed) if settings.clock_speed != 1 else parts.clock
@@ -92,5 +94,7 @@ def build_worker(settings: NotificationSettings) -> NotificationWorker:
         runtime.shutdown.append(webhook.close)
     # People close tasks at the time on the wall, whatever clock the step timers run on.
     verifier = TokenVerifier.from_settings(settings)
-    task_api = TaskApiDependencies(engine=parts.engine, verifier=verifier, clock=WallClock())
+    task_api = TaskApiDependencies(
+        engine=parts.engine, verifier=verifier, clock=WallClock(), max_body_bytes=settings.task_api_max_body_bytes
+    )
     return NotificationWorker(runtime=runtime, task_api=task_api)

@@ -11,11 +11,13 @@ from tierflow_common.auth import JwtSettings
 from tierflow_common.config import AdmissionSettings, ServiceSettings
 from tierflow_common.events.outputs import NotificationChannel
 
+ENV_PREFIX = "TIERFLOW_NOTIFICATION_"
+
 
 class NotificationSettings(ServiceSettings, JwtSettings):
     """The notification worker's settings: playbooks, delivery, the task API's tokens."""
 
-    model_config = SettingsConfigDict(env_prefix="TIERFLOW_NOTIFICATION_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
     consumer_group: str = "tierflow-notification"
     db_schema: str = "notification"
@@ -52,3 +54,10 @@ class NotificationSettings(ServiceSettings, JwtSettings):
         default=60.0, gt=0, description="A step left 'sending' this long (a crash) is delivered again."
     )
     deliver_concurrency: int = Field(default=32, ge=1)
+    task_api_max_body_bytes: int = Field(
+        default=16 * 1024, ge=1024, description="Largest request body the task API reads (413 beyond)."
+    )
+
+    def check_secrets(self) -> None:
+        """Refuse to start the task API with a key that cannot verify tokens safely (as the routing API does)."""
+        self.check_token_keys(ENV_PREFIX, self.infra.environment)

@@ -89,11 +89,12 @@ async def log_reader(settings: NotificationSettings) -> AsyncIterator[Any]:
     await engine.dispose()
 
 
-def bearer(*scopes: str, subject: str = "advisor-ui") -> dict[str, str]:
-    """A signed token with these scopes (none: no Authorization header)."""
+def bearer(*scopes: str, subject: str = "advisor-ui", advisor: str | None = None) -> dict[str, str]:
+    """A signed token with these scopes (none: no Authorization header); `advisor`: an advisor's own token."""
     if not scopes:
         return {}
-    return {"Authorization": f"Bearer {mint_token(secret=SECRET, subject=subject, scopes=list(scopes))}"}
+    token = mint_token(secret=SECRET, subject=subject, scopes=list(scopes), advisor_id=advisor)
+    return {"Authorization": f"Bearer {token}"}
 
 
 class FixedClock:

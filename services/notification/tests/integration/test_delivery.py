@@ -75,7 +75,8 @@ async def test_the_reactivation_ladder_runs_on_time_and_stops_when_the_customer_
             ("reactivation.push_day0", "sent", "delivered"),
             ("reactivation.sms_day3", "suppressed", "customer_returned"),
         ]
-        token = mint_token(secret=SECRET, subject="outreach-desk", scopes=["task:read"])
+        # The outreach queue is read with task:read:all since issue 11 (task:read is an advisor's own queue).
+        token = mint_token(secret=SECRET, subject="outreach-desk", scopes=["task:read:all"])
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as api:
             queue = await api.get("/v1/tasks?queue=outreach", headers={"Authorization": f"Bearer {token}"})
         assert [(t["customer_id"], t["template"]) for t in queue.json()["items"]] == [

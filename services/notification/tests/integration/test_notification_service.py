@@ -26,8 +26,10 @@ from .conftest import ALL_CONSENTS, SECRET, add_customer, decide, outcomes, reco
 pytestmark = pytest.mark.integration
 
 
-def bearer(*scopes: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {mint_token(secret=SECRET, subject='advisor-ui', scopes=list(scopes))}"}
+def bearer(*scopes: str, advisor: str | None = "ADV1") -> dict[str, str]:
+    """An advisor's token (since issue 11 task:read/task:write reach only the advisor_id claim's tasks)."""
+    token = mint_token(secret=SECRET, subject="advisor-ui", scopes=list(scopes), advisor_id=advisor)
+    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_decisions_plan_steps_once_and_new_routes_returns_and_withdrawals_cancel_them(

@@ -2,7 +2,9 @@
 
 The API runs over TCP as the worker serves it (beside the ops endpoints) on the real PostgreSQL
 with a few stored tasks, so generated requests reach found and not-found tasks alike. Schemathesis
-sends a token with both task scopes (and, for its auth checks, none or a broken one); every
+sends a token with both task scopes that reach every queue (`task:read:all`, `task:write:all`, since
+issue 11 an advisor's `task:read` reaches only its own tasks) and, for its auth checks, none or a
+broken one; every
 response must match the documented status codes, content types, headers and schemas, and no
 request may cause a 5xx.
 """
@@ -40,7 +42,7 @@ async def test_schemathesis_all_checks_find_nothing(task_api: TaskApi, tmp_path:
         "--checks",
         "all",
         "--header",
-        f"Authorization: {bearer('task:read', 'task:write')['Authorization']}",
+        f"Authorization: {bearer('task:read:all', 'task:write:all')['Authorization']}",
         "--max-examples",
         MAX_EXAMPLES,
         "--seed",

@@ -100,6 +100,7 @@ def build_api_dependencies(settings: RoutingSettings, *, clock: Clock | None = N
         namespace=settings.cache_namespace,
         customer_rps=settings.rate_limit_customer_rps,
         staff_rps=settings.rate_limit_staff_rps,
+        unauthenticated_rps=settings.rate_limit_unauthenticated_rps,
     )
     routing = RoutingContext(
         engine=engine,

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from tierflow_common.auth import JwtSettings
-from tierflow_common.config import ServiceSettings, require_safe_secret
-from tierflow_common.exceptions import ConfigurationError
+from tierflow_common.config import ServiceSettings
+
+ENV_PREFIX = "TIERFLOW_ROUTING_"
 
 
 class RoutingSettings(ServiceSettings, JwtSettings):
-    model_config = SettingsConfigDict(env_prefix="TIERFLOW_ROUTING_", frozen=True, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
 
     consumer_group: str = "tierflow-routing"
     db_schema: str = "routing"
@@ -29,17 +30,19 @@ class RoutingSettings(ServiceSettings, JwtSettings):
     policy_refresh_s: float = Field(default=10.0, gt=0)
     rate_limit_customer_rps: int = Field(default=20, ge=1, description="Per customer token, requests per second.")
     rate_limit_staff_rps: int = Field(default=200, ge=1, description="Per staff or service token.")
+    rate_limit_unauthenticated_rps: int = Field(
+        default=10, ge=1, description="Per client address, requests without a valid token (then 429 instead of 401)."
+    )
+    api_max_body_bytes: int = Field(default=64 * 1024, ge=1024, description="Largest request body (413 beyond).")
+    api_max_policy_body_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest body of /v1/policies (a policy upload or simulation)."
+    )
+    api_forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="Proxies whose X-Forwarded-For names the client (whom requests without a token count against).",
+    )
     override_max_days: int = Field(default=90, ge=1)
 
-    @model_validator(mode="after")
-    def _keys_present(self) -> RoutingSettings:
-        if self.jwt_algorithm == "RS256" and "BEGIN PUBLIC KEY" not in self.jwt_public_key:
-            raise ConfigurationError("TIERFLOW_ROUTING_JWT_PUBLIC_KEY must hold a PEM public key for RS256")
-        return self
-
     def check_secrets(self) -> None:
-        """Refuse to serve with a weak HS256 secret outside development."""
-        if self.jwt_algorithm == "HS256":
-            if not self.jwt_secret.get_secret_value():
-                raise ConfigurationError("TIERFLOW_ROUTING_JWT_SECRET is not set")
-            require_safe_secret("TIERFLOW_ROUTING_JWT_SECRET", self.jwt_secret, self.infra.environment)
+        """Refuse to serve with a key that cannot verify tokens safely (libs/common's one check)."""
+        self.check_token_keys(ENV_PREFIX, self.infra.environment)

@@ -65,6 +65,32 @@ async def test_reads_with_staff_and_customer_tokens_and_nothing_for_anyone_else(
     assert (await api.get("/v1/customers/bad%20id/route", headers=staff)).status_code == 422
 
 
+CHURN_INTERNALS = {"churn_band", "churn_score", "p_alive", "value_score", "signals", "reasons", "priority"}
+
+
+async def test_a_customer_token_sees_its_route_and_a_customer_view_without_churn_internals(
+    ns: Namespace, worker: object, api: httpx.AsyncClient
+) -> None:
+    await add_advisor(api, "ADV1")
+    await routed(ns, api, {"V1": "A"})
+    mine, staff = bearer("route:read:self", customer="V1"), bearer("route:read")
+    for _ in range(2):  # from PostgreSQL, then from the cache
+        route = await api.get("/v1/customers/V1/route", headers=mine)
+        assert route.status_code == 200, route.text
+        assert set(route.json()) == {
+            "customer_id", "decision_id", "version", "flow", "advisor_id", "active", "tier", "decided_at",
+        }  # fmt: skip
+        assert route.json()["flow"] == "private_advisor" and route.json()["advisor_id"] == "ADV1"
+    full = (await api.get("/v1/customers/V1/route", headers=staff)).json()
+    assert {"churn_band", "reasons", "priority", "policy_version"} <= set(full)
+    view = (await api.get("/v1/customers/V1", headers=mine)).json()
+    assert set(view) == {"customer_id", "tier", "flow", "figures"} and not CHURN_INTERNALS & set(view)
+    assert view["figures"]["digital_logins_30d"] == 10
+    assert {"churn_score", "p_alive", "signals", "churn_band"} <= set(
+        (await api.get("/v1/customers/V1", headers=staff)).json()
+    )
+
+
 async def test_routes_are_listed_with_filters_and_cursors(
     ns: Namespace, worker: object, api: httpx.AsyncClient
 ) -> None:
@@ -237,3 +263,36 @@ async def test_the_decision_log_lists_every_decision_newest_first_with_its_cause
         await api.get("/v1/customers/H1/decisions", headers=bearer("route:read:self", customer="H1"))
     ).status_code == 403
     assert (await api.get("/v1/customers/NOBODY/decisions", headers=staff)).status_code == 404
+
+
+async def test_advisor_writes_and_policy_activations_record_who_did_it(worker: object, api: httpx.AsyncClient) -> None:
+    """As overrides always were: who, when, what; visible through the API (issue 11)."""
+    created = await add_advisor(api, "AUD1", capacity=5)
+    assert (created.json()["created_by"], created.json()["updated_by"]) == ("tester", "tester")
+    boss = bearer("advisor:write", subject="ops-lead-2")
+    base = {"branch": "futian", "region": "shenzhen", "licence_level": 5, "languages": ["zh"], "active": True}
+    updated = await api.put("/v1/advisors/AUD1", json={**base, "capacity": 3}, headers=boss)
+    assert (updated.json()["created_by"], updated.json()["updated_by"]) == ("tester", "ops-lead-2")
+    history = (await api.get("/v1/advisors/AUD1/history", headers=bearer("route:read"))).json()
+    assert [(h["action"], h["actor"]) for h in history] == [("updated", "ops-lead-2"), ("created", "tester")]
+    assert history[0]["details"] == {"changed": {"capacity": {"from": 5, "to": 3}}}
+    assert history[1]["details"]["capacity"] == 5
+    assert (await api.get("/v1/advisors/NOBODY/history", headers=bearer("route:read"))).status_code == 404
+    assert (await api.get("/v1/advisors/AUD1/history", headers=bearer("policy:write"))).status_code == 403
+
+    first = "version: audit-1\nrules:\n  - name: default\n    then: {flow: community}\n"
+    second = "version: audit-2\nrules:\n  - name: default\n    then: {flow: robo_advisor}\n"
+    installed = (await api.get("/v1/policies/active", headers=bearer("route:read"))).json()["version"]
+    for document, subject in ((first, "owner-1"), (second, "owner-2"), (first, "owner-3"), (first, "owner-3")):
+        answer = await api.post(
+            "/v1/policies", json={"yaml": document}, headers=bearer("policy:write", subject=subject)
+        )
+        assert answer.status_code == 201, answer.text
+    policy_log = (await api.get("/v1/policies/history", headers=bearer("route:read"))).json()
+    # Newest first; the last upload of the version already active changed nothing and is not an entry.
+    assert [(h["subject_id"], h["action"], h["actor"], h["details"]["previous"]) for h in policy_log] == [
+        ("audit-1", "reactivated", "owner-3", "audit-2"),  # a rollback
+        ("audit-2", "uploaded", "owner-2", "audit-1"),
+        ("audit-1", "uploaded", "owner-1", installed),
+        (installed, "installed", "tierflow", None),  # the worker installed the shipped default
+    ]

@@ -61,8 +61,9 @@ def test_rs256_tokens_verify_with_the_public_key() -> None:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
+    now = int(time.time())  # tokens must carry iat (issue 11)
     token = jwt.encode(
-        {"sub": "idp-user", "scope": "route:read", "aud": "tierflow", "exp": int(time.time()) + 60}, private, "RS256"
+        {"sub": "idp-user", "scope": "route:read", "aud": "tierflow", "iat": now, "exp": now + 60}, private, "RS256"
     )
     principal = TokenVerifier(algorithm="RS256", key=public_pem, audience="tierflow").verify(token)
     assert principal.scopes == {"route:read"}

@@ -90,23 +90,60 @@ def simulate(
     asyncio.run(go())
 
 
+TOKEN_APIS = {"routing": "TIERFLOW_ROUTING_", "tasks": "TIERFLOW_NOTIFICATION_"}
+
+
 @app.command()
 def token(
     scope: Annotated[list[str], typer.Option(help="Scopes (repeat the option).")] = ["route:read"],  # noqa: B006
     customer: Annotated[str | None, typer.Option(help="customer_id claim (for route:read:self).")] = None,
+    advisor: Annotated[str | None, typer.Option(help="advisor_id claim (an advisor's task:read / task:write).")] = None,
     subject: Annotated[str, typer.Option(help="sub claim.")] = "dev-user",
-    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 12 * 3600,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds (at most the API's JWT_MAX_LIFETIME_S).")] = 12 * 3600,
+    api: Annotated[
+        str | None,
+        typer.Option(help="routing or tasks: whose secret signs it. Default: tasks when every scope is task:*."),
+    ] = None,
 ) -> None:
-    """Print a development JWT signed with the running stack's secret (TIERFLOW_ROUTING_JWT_SECRET)."""
+    """Print a development JWT signed with the running stack's secret (never in TIERFLOW_ENV=production)."""
     load_dev_env()
-    from tierflow_routing.api.security import mint_token
+    from tierflow_common.auth import DEFAULT_MAX_LIFETIME_S, mint_token
 
-    secret = os.environ.get("TIERFLOW_ROUTING_JWT_SECRET")
-    if not secret:
-        console.print("[red]TIERFLOW_ROUTING_JWT_SECRET is not set and no stack is running (make run).[/]")
+    environment = os.environ.get("TIERFLOW_ENV", "production")
+    if environment == "production":
+        console.print(
+            "[red]tierflow token signs development tokens; TIERFLOW_ENV is production (the default when unset). "
+            "Production tokens come from the identity provider.[/]"
+        )
         raise typer.Exit(2)
-    audience = os.environ.get("TIERFLOW_ROUTING_JWT_AUDIENCE", "tierflow")
-    print(mint_token(secret=secret, subject=subject, scopes=scope, customer_id=customer, audience=audience, ttl_s=ttl))
+    which = api or ("tasks" if scope and all(s.startswith("task:") for s in scope) else "routing")
+    if which not in TOKEN_APIS:
+        console.print(f"[red]--api is routing or tasks, not {which}.[/]")
+        raise typer.Exit(2)
+    prefix = TOKEN_APIS[which]
+    # The development stack signs both APIs' tokens with one secret; the chart gives each its own.
+    secret = os.environ.get(f"{prefix}JWT_SECRET") or os.environ.get("TIERFLOW_ROUTING_JWT_SECRET")
+    if not secret:
+        console.print(f"[red]{prefix}JWT_SECRET is not set and no stack is running (make run).[/]")
+        raise typer.Exit(2)
+    longest = int(os.environ.get(f"{prefix}JWT_MAX_LIFETIME_S", DEFAULT_MAX_LIFETIME_S))
+    if ttl > longest:
+        console.print(
+            f"[red]--ttl {ttl} is over the API's maximum token lifetime ({longest} s): it would be refused.[/]"
+        )
+        raise typer.Exit(2)
+    audience = os.environ.get(f"{prefix}JWT_AUDIENCE", "tierflow")
+    print(
+        mint_token(
+            secret=secret,
+            subject=subject,
+            scopes=scope,
+            customer_id=customer,
+            advisor_id=advisor,
+            audience=audience,
+            ttl_s=ttl,
+        )
+    )
 
 
 @app.command()

@@ -156,7 +156,7 @@ def banner(api_port: int, children: list[Child], infra_env: dict[str, str]) -> N
             console.print(f"  {child.spec.name:<13} http://127.0.0.1:{child.ops_port}/metrics  (/healthz, /readyz)")
             if child.spec.name == "notification":
                 tasks = f"http://127.0.0.1:{child.ops_port}/v1/tasks?queue=outreach"
-                token = "$(.venv/bin/tierflow token --scope task:read)"
+                token = "$(.venv/bin/tierflow token --scope task:read:all)"
                 console.print(f"  advisor tasks curl -H \"Authorization: Bearer {token}\" '{tasks}'")
     console.print(f"  Kafka         {infra_env['KAFKA_BOOTSTRAP_SERVERS']}")
     console.print(f"  logs          {STATE_DIR / 'logs'}/<service>.log")
@@ -194,7 +194,12 @@ async def run_stack(options: StackOptions) -> int:
             "PYTHONUNBUFFERED": "1",
         }
         write_dev_env(
-            {**infra_env, "TIERFLOW_ROUTING_JWT_SECRET": jwt_secret, "TIERFLOW_API_URL": f"http://127.0.0.1:{api_port}"}
+            {
+                **infra_env,
+                "TIERFLOW_ENV": base_env["TIERFLOW_ENV"],  # `tierflow token` refuses production
+                "TIERFLOW_ROUTING_JWT_SECRET": jwt_secret,
+                "TIERFLOW_API_URL": f"http://127.0.0.1:{api_port}",
+            }
         )
         for spec in (*WORKERS, API):
             env = dict(base_env)

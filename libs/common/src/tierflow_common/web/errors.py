@@ -10,7 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
 from tierflow_common.auth import AuthenticationError, PermissionDenied
-from tierflow_common.exceptions import ApplicationError, Conflict, Invalid, NotFound, Unavailable
+from tierflow_common.exceptions import ApplicationError, Conflict, Forbidden, Invalid, NotFound, Unavailable
 from tierflow_common.metrics import RATE_LIMITED
 from tierflow_common.web.ratelimit import RateLimited
 
@@ -22,7 +22,13 @@ class ErrorBody(BaseModel):
     detail: str = Field(examples=["this token may read only its own customer"])
 
 
-STATUS_OF: dict[type[ApplicationError], int] = {NotFound: 404, Conflict: 409, Invalid: 422, Unavailable: 503}
+STATUS_OF: dict[type[ApplicationError], int] = {
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    Unavailable: 503,
+}
 CODE_OF_STATUS = {
     400: "bad_request",
     401: "unauthorized",
@@ -41,10 +47,12 @@ DESCRIPTIONS = {
     403: "The token's scopes do not allow this (a customer token may read only its own customer).",
     404: "Nothing known for this id yet.",
     409: "The request conflicts with the current state.",
+    413: "The request body is over the limit for this path; refused before it is read.",
     422: "The request is malformed or breaks a rule; the detail names the field and the rule.",
     429: "Too many requests for this client; retry after the Retry-After header's seconds.",
     503: "The service cannot answer yet.",
 }
+WWW_AUTHENTICATE = 'Bearer realm="tierflow"'
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -62,12 +70,14 @@ def status_of(exc: ApplicationError) -> int:
 
 
 def documented(*codes: int, **described: str) -> dict[int | str, dict[str, object]]:
-    """OpenAPI `responses` for an operation: the auth and validation errors every endpoint can give, plus `codes`.
+    """OpenAPI `responses` for an operation: the auth, size and validation errors every endpoint can give, plus `codes`.
 
     `described` overrides a description by status (`documented(404, s404="No decision yet.")`).
     """
     texts = {**DESCRIPTIONS, **{int(k[1:]): v for k, v in described.items()}}
-    return {code: {"model": ErrorBody, "description": texts[code]} for code in sorted({401, 403, 422, 429, *codes})}
+    return {
+        code: {"model": ErrorBody, "description": texts[code]} for code in sorted({401, 403, 413, 422, 429, *codes})
+    }
 
 
 def _allowed_methods(app: FastAPI, path: str) -> list[str]:
@@ -91,7 +101,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AuthenticationError)
     async def unauthorized(_: Request, exc: AuthenticationError) -> JSONResponse:
-        return error_response(401, "unauthorized", str(exc), {"WWW-Authenticate": 'Bearer realm="tierflow"'})
+        return error_response(401, "unauthorized", str(exc), {"WWW-Authenticate": WWW_AUTHENTICATE})
 
     @app.exception_handler(PermissionDenied)
     async def forbidden(_: Request, exc: PermissionDenied) -> JSONResponse:

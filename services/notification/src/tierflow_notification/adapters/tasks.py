@@ -68,6 +68,13 @@ async def list_tasks(
     return [_task(r) for r in rows]
 
 
+async def get_task(conn: AsyncConnection, *, task_id: UUID, for_update: bool = False) -> AdvisorTask | None:
+    """One task, or None; `for_update` locks its row until the transaction ends."""
+    query = select(advisor_tasks).where(advisor_tasks.c.task_id == task_id)
+    row = (await conn.execute(query.with_for_update() if for_update else query)).first()
+    return None if row is None else _task(row)
+
+
 async def close_task(conn: AsyncConnection, *, task_id: UUID, by: str, now: datetime) -> AdvisorTask | None:
     """Mark a task done (who and when are kept from the first close); None when there is no such task."""
     row = (

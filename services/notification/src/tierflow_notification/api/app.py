@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from tierflow_common.web.errors import install_error_handlers
+from tierflow_common.web.guard import BodyLimits, RequestGuard
 from tierflow_common.web.security import Gate
 from tierflow_notification.api.deps import TaskApiDependencies
 from tierflow_notification.api.routes import tasks
@@ -25,6 +26,7 @@ def create_app(clients: TaskApiDependencies) -> FastAPI:
     app = FastAPI(title="tierflow advisor task API", version="1.0.0", description=DESCRIPTION, openapi_tags=TAGS)
     app.state.clients = clients
     app.state.gate = Gate(verifier=clients.verifier)
+    app.add_middleware(RequestGuard, limits=BodyLimits(clients.max_body_bytes))
     app.include_router(tasks.router)
     install_error_handlers(app)
     return app

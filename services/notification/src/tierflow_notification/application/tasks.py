@@ -1,7 +1,11 @@
-"""The advisor workbench's use cases: list a queue of tasks, close a task.
+"""The advisor workbench's use cases: list a queue of tasks, close a task, each for a caller who may reach it.
 
 Shared by the HTTP task API and anything else that needs them; they raise application errors
 (tierflow_common.exceptions), never HTTP ones, and take the time from an injected clock.
+
+Who reaches which tasks (object-level authorization, decided here because closing needs the task):
+an advisor's token reaches only the tasks of its `advisor_id` claim; a supervisor's or the outreach
+team's token (the `...:all` scopes) reaches every advisor's tasks and the outreach queue.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.clock import Clock
-from tierflow_common.exceptions import Invalid, NotFound
+from tierflow_common.exceptions import Conflict, Forbidden, Invalid, NotFound
 from tierflow_notification.adapters import tasks
 from tierflow_notification.domain.tasks import AdvisorTask, TaskStatus
 
@@ -21,11 +25,32 @@ OUTREACH_QUEUE: Final = "outreach"  # the outreach team's queue: tasks with no a
 
 
 class TaskNotFound(NotFound):
-    """No task has this id."""
+    """No task has this id (among the tasks the caller reaches)."""
+
+
+class TaskCancelled(Conflict):
+    """The task was cancelled (a route change); there is nothing left to close."""
 
 
 class QueueNotNamed(Invalid):
     """A listing names neither an advisor nor the outreach queue, or both."""
+
+
+class NotYourTasks(Forbidden):
+    """An advisor's token asked for another advisor's tasks, or the outreach queue."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskCaller:
+    """Who is asking: the subject (recorded as the closer), their own advisor id, and whether they reach all tasks."""
+
+    subject: str
+    advisor_id: str | None = None
+    reaches_all: bool = False
+
+    def reaches(self, advisor_id: str | None) -> bool:
+        """Whether the caller may see and close the tasks of `advisor_id` (None: the outreach queue)."""
+        return self.reaches_all or (self.advisor_id is not None and advisor_id == self.advisor_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +68,22 @@ def queue_owner(advisor_id: str | None, queue: str | None) -> str | None:
     return advisor_id
 
 
+def queue_for(caller: TaskCaller, advisor_id: str | None, queue: str | None) -> str | None:
+    """The queue a caller asks for (an advisor naming none asks for their own); NotYourTasks beyond their reach."""
+    if not caller.reaches_all and caller.advisor_id is None:
+        raise NotYourTasks("this token reaches only the tasks of its advisor_id claim, and it has none")
+    if advisor_id is None and queue is None and not caller.reaches_all:
+        advisor_id = caller.advisor_id
+    owner = queue_owner(advisor_id, queue)
+    if not caller.reaches(owner):
+        raise NotYourTasks("this token reaches only the tasks of its own advisor_id")
+    return owner
+
+
 async def list_tasks(
     engine: AsyncEngine,
     *,
+    caller: TaskCaller,
     advisor_id: str | None,
     queue: str | None,
     status: TaskStatus,
@@ -53,16 +91,24 @@ async def list_tasks(
     after: UUID | None,
 ) -> TaskListing:
     """The tasks of an advisor (or of the outreach queue) with a status, ordered by task id after `after`."""
-    owner = queue_owner(advisor_id, queue)
+    owner = queue_for(caller, advisor_id, queue)
     async with engine.connect() as conn:
         items = await tasks.list_tasks(conn, advisor_id=owner, status=status, limit=limit, after=after)
     return TaskListing(items=items, next_after=items[-1].task_id if len(items) == limit else None)
 
 
-async def close_task(engine: AsyncEngine, *, task_id: UUID, closed_by: str, clock: Clock) -> AdvisorTask:
-    """Mark a task done by `closed_by`, now; closing it again keeps the first closer and time."""
+async def close_task(engine: AsyncEngine, *, task_id: UUID, caller: TaskCaller, clock: Clock) -> AdvisorTask:
+    """Mark a task done by the caller, now; closing it again keeps the first closer and time.
+
+    A task beyond the caller's reach is answered as unknown (TaskNotFound), so an advisor learns
+    nothing of another's tasks; a cancelled task cannot be closed (TaskCancelled).
+    """
     async with engine.begin() as conn:
-        task = await tasks.close_task(conn, task_id=task_id, by=closed_by, now=clock.now())
-    if task is None:
-        raise TaskNotFound("no such task")
-    return task
+        task = await tasks.get_task(conn, task_id=task_id, for_update=True)
+        if task is None or not caller.reaches(task.advisor_id):
+            raise TaskNotFound("no such task")
+        if task.status is TaskStatus.CANCELLED:
+            raise TaskCancelled(f"the task was cancelled ({task.closed_by}); it cannot be closed")
+        closed = await tasks.close_task(conn, task_id=task_id, by=caller.subject, now=clock.now())
+    assert closed is not None  # locked above
+    return closed

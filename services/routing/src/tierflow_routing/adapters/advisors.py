@@ -29,6 +29,8 @@ class AdvisorRecord:
     load: int
     created_at: datetime
     updated_at: datetime
+    created_by: str | None = None
+    updated_by: str | None = None
 
     def advisor(self) -> Advisor:
         """What routing needs to know of the advisor."""
@@ -106,9 +108,9 @@ async def get_advisor_record(conn: AsyncConnection, advisor_id: str) -> AdvisorR
 
 
 async def upsert_advisor(
-    conn: AsyncConnection, *, advisor_id: str, change: AdvisorChange, now: datetime
+    conn: AsyncConnection, *, advisor_id: str, change: AdvisorChange, now: datetime, actor: str
 ) -> tuple[AdvisorRecord, bool]:
-    """Create or update an advisor (load is kept); True when it was created."""
+    """Create or update an advisor as `actor` (load and creator are kept); True when it was created."""
     values = {
         "branch": change.branch,
         "region": change.region,
@@ -117,8 +119,9 @@ async def upsert_advisor(
         "languages": list(change.languages),
         "active": change.active,
         "updated_at": now,
+        "updated_by": actor,
     }
-    stmt = insert(advisors).values(advisor_id=advisor_id, load=0, created_at=now, **values)
+    stmt = insert(advisors).values(advisor_id=advisor_id, load=0, created_at=now, created_by=actor, **values)
     stmt = stmt.on_conflict_do_update(
         index_elements=[advisors.c.advisor_id], set_={name: stmt.excluded[name] for name in values}
     )

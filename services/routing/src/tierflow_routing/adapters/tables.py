@@ -94,6 +94,8 @@ advisors = Table(
     Column("load", Integer, nullable=False, server_default=text("0")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", Text, comment="Who created the advisor (the token's sub); null before migration 0004."),
+    Column("updated_by", Text, comment="Who wrote the advisor last (the token's sub); null before migration 0004."),
     comment="load is kept in the same transactions as the routes; it never exceeds capacity on assignment.",
 )
 
@@ -144,8 +146,23 @@ routing_policies = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("activated_at", DateTime(timezone=True)),
     Column("active", Boolean, nullable=False),
+    Column("activated_by", Text, comment="Who made the version active last; null before migration 0004."),
 )
 Index("routing_policies_one_active", routing_policies.c.active, unique=True, postgresql_where=routing_policies.c.active)
+
+change_audit = Table(
+    "change_audit",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("subject", Text, nullable=False, comment="advisor or policy"),
+    Column("subject_id", Text, nullable=False, comment="The advisor id or the policy version."),
+    Column("action", Text, nullable=False, comment="created, updated, installed, uploaded or reactivated"),
+    Column("actor", Text, nullable=False, comment="The token's sub (tierflow for the shipped default)."),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("details", JSONB, nullable=False),
+    comment="Who changed an advisor or the active routing policy, when and how (overrides: override_audit).",
+)
+Index("change_audit_subject", change_audit.c.subject, change_audit.c.subject_id, change_audit.c.at)
 
 processed_events = add_inbox_table(metadata, with_content_hash=False)  # unused: routing dedupes by version
 outbox = add_outbox_table(metadata)

@@ -12,6 +12,7 @@ from tierflow_common.entrypoint import tune_garbage_collector
 from tierflow_common.http_metrics import HttpMetricsMiddleware
 from tierflow_common.ops import ops_routes
 from tierflow_common.web.errors import install_error_handlers
+from tierflow_common.web.guard import BodyLimits, RequestGuard
 from tierflow_routing.api.routes import advisors, customers, lists, policies
 from tierflow_routing.bootstrap import ApiDependencies, build_api_dependencies
 from tierflow_routing.settings import RoutingSettings
@@ -20,7 +21,8 @@ DESCRIPTION = """
 Where each customer goes: private advisor, robo-advisor, community or reactivation.
 
 Every `/v1` endpoint needs `Authorization: Bearer <JWT>` with the scopes named on it.
-`/healthz`, `/readyz` and `/metrics` are open.
+`/healthz`, `/readyz` and `/metrics` are open. Request bodies are limited (413), and a request with a
+body is refused (401, 429) before its body is read when its token is missing, invalid or over its limit.
 """
 
 
@@ -49,6 +51,8 @@ def create_app(settings: RoutingSettings | None = None, clients: ApiDependencies
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    limits = BodyLimits(settings.api_max_body_bytes, {"/v1/policies": settings.api_max_policy_body_bytes})
+    app.add_middleware(RequestGuard, limits=limits)  # inside the metrics: its refusals are counted
     app.add_middleware(HttpMetricsMiddleware)
     for module in (customers, lists, advisors, policies):
         app.include_router(module.router)

@@ -11,13 +11,17 @@ SCOPE_POLICY_WRITE = "policy:write"
 SCOPE_ADVISOR_WRITE = "advisor:write"
 
 
-def authorize_route_read(principal: Principal, customer_id: str) -> None:
-    """Staff with route:read read anyone; a customer token (route:read:self) reads only its own customer."""
+def authorize_route_read(principal: Principal, customer_id: str) -> bool:
+    """Staff with route:read read anyone; a customer token (route:read:self) reads only its own customer.
+
+    True when the reader is the customer themselves: they get the customer-facing views, without the
+    churn internals (churn band and score, P(alive), signals, reasons).
+    """
     if SCOPE_ROUTE_READ in principal.scopes:
-        return
+        return False
     if SCOPE_ROUTE_READ_SELF in principal.scopes:
         if principal.customer_id is not None and principal.customer_id == customer_id:
-            return
+            return True
         raise PermissionDenied("this token may read only its own customer")
     raise PermissionDenied(f"scope {SCOPE_ROUTE_READ} or {SCOPE_ROUTE_READ_SELF} required")
 

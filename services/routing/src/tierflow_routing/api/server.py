@@ -62,6 +62,6 @@ def _serve(app: FastAPI | str, settings: RoutingSettings) -> None:
         log_config=None,
         access_log=False,
         proxy_headers=True,
-        forwarded_allow_ips="127.0.0.1",
+        forwarded_allow_ips=settings.api_forwarded_allow_ips,
         timeout_graceful_shutdown=10,
     )

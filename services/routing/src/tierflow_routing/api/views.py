@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, St
 from tierflow_common.events.outputs import ChurnBand, Flow, Priority, Reason, ReasonRow, Tier
 from tierflow_common.events.types import Money, OpaqueId
 from tierflow_routing.adapters.advisors import AdvisorChange, AdvisorRecord
+from tierflow_routing.api.audit_views import OverrideAuditRead
 from tierflow_routing.application.customers import Explanation
 from tierflow_routing.application.overrides import OverrideRequest
 from tierflow_routing.application.policies import SimulationResult
@@ -78,6 +79,21 @@ class CustomerRead(View):
         )
 
 
+class CustomerSelfRead(View):
+    """What a customer's own app is shown of them: tier, flow and their own figures, never churn internals."""
+
+    customer_id: str = Field(examples=["C000123"])
+    tier: Tier | None = None
+    flow: Flow | None = None
+    figures: Figures = Figures()
+
+    @classmethod
+    def of(cls, state: CustomerState) -> CustomerSelfRead:
+        """The customer-facing view of what routing knows of a customer."""
+        staff = CustomerRead.of(state)
+        return cls(customer_id=staff.customer_id, tier=staff.tier, flow=staff.flow, figures=staff.figures)
+
+
 class RuleRead(View):
     name: str = Field(examples=["a_at_risk_retention"])
     description: str = ""
@@ -116,14 +132,6 @@ class OverrideRead(View):
             created_at=override.created_at,
             expires_at=override.expires_at,
         )
-
-
-class OverrideAuditRead(View):
-    action: str = Field(examples=["set"])
-    actor: str
-    at: datetime
-    reason: str
-    details: dict[str, Any] = Field(default_factory=dict)
 
 
 class ScoreExplanation(View):
@@ -296,6 +304,8 @@ class AdvisorRead(View):
     free: int = Field(description="Capacity left.")
     created_at: datetime
     updated_at: datetime
+    created_by: str | None = Field(default=None, description="Who created the advisor (null before audit existed).")
+    updated_by: str | None = Field(default=None, description="Who wrote the advisor last.")
 
     @classmethod
     def of(cls, record: AdvisorRecord) -> AdvisorRead:
@@ -312,6 +322,8 @@ class AdvisorRead(View):
             free=max(0, record.capacity - record.load),
             created_at=record.created_at,
             updated_at=record.updated_at,
+            created_by=record.created_by,
+            updated_by=record.updated_by,
         )
 
 

@@ -10,11 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tierflow_common.clock import Clock
 from tierflow_common.db.registry import Follower
-from tierflow_routing.adapters import customers
+from tierflow_routing.adapters import customers, policies
 from tierflow_routing.adapters.policies import POLICIES, created_by
 from tierflow_routing.domain.policy import RoutingPolicy, load_routing_policy
 
 log = logging.getLogger(__name__)
+
+INSTALLER = "tierflow"  # who installs the shipped default when nothing is active
 
 
 def _version(policy: RoutingPolicy | None) -> str | None:
@@ -39,13 +41,17 @@ class ActivePolicy:
 
     async def ensure(self) -> None:
         """Install the shipped default when nothing is active yet (once, whoever starts first), then load."""
+        now = self._clock.now()
         async with self._engine.begin() as conn:
-            await POLICIES.install_default(
-                conn,
-                lambda: load_routing_policy(self._default_file),
-                now=self._clock.now(),
-                details=created_by("tierflow"),
+            installed = await POLICIES.install_default(
+                conn, lambda: load_routing_policy(self._default_file), now=now, details=created_by(INSTALLER)
             )
+            if installed:
+                version = await policies.active_version(conn)
+                assert version is not None  # installed and activated in this transaction
+                await policies.record_activation(
+                    conn, version=version, action="installed", actor=INSTALLER, at=now, previous=None
+                )
         await self.refresh()
 
     async def refresh(self) -> bool:

@@ -1,9 +1,10 @@
-"""The advisor registry: list, read, create or update; a change that unsuits customers re-routes them."""
+"""The advisor registry: list, read, create or update (audited); a change that unsuits customers re-routes them."""
 
 from __future__ import annotations
 
-from tierflow_routing.adapters import advisors, customers
+from tierflow_routing.adapters import advisors, changes, customers
 from tierflow_routing.adapters.advisors import AdvisorChange, AdvisorRecord
+from tierflow_routing.adapters.changes import Change
 from tierflow_routing.application.context import RoutingContext
 from tierflow_routing.application.errors import UnknownAdvisor
 from tierflow_routing.domain.advisors import no_longer_suits
@@ -24,8 +25,13 @@ async def get_advisor(ctx: RoutingContext, advisor_id: str) -> AdvisorRecord:
     return record
 
 
-async def put_advisor(ctx: RoutingContext, advisor_id: str, change: AdvisorChange) -> tuple[AdvisorRecord, bool]:
-    """Create or update an advisor; True when created.
+AUDITED = ("branch", "region", "capacity", "licence_level", "languages", "active")
+
+
+async def put_advisor(
+    ctx: RoutingContext, advisor_id: str, change: AdvisorChange, *, actor: str
+) -> tuple[AdvisorRecord, bool]:
+    """Create or update an advisor as `actor`; True when created. Audited: who, when, what changed.
 
     Deactivating them, moving them to another region or lowering their licence makes their customers
     due in the same transaction: the next sweep routes each again (to another eligible advisor with
@@ -33,8 +39,39 @@ async def put_advisor(ctx: RoutingContext, advisor_id: str, change: AdvisorChang
     """
     now = ctx.clock.now()
     async with ctx.engine.begin() as conn:
-        before = await advisors.get_advisor(conn, advisor_id)
-        record, created = await advisors.upsert_advisor(conn, advisor_id=advisor_id, change=change, now=now)
-        if before is not None and no_longer_suits(before, record.advisor()):
+        before = await advisors.get_advisor_record(conn, advisor_id)
+        record, created = await advisors.upsert_advisor(
+            conn, advisor_id=advisor_id, change=change, now=now, actor=actor
+        )
+        if before is not None and no_longer_suits(before.advisor(), record.advisor()):
             await customers.mark_advisor_customers_due(conn, advisor_id=advisor_id, at=now)
+        await changes.record(
+            conn,
+            subject="advisor",
+            subject_id=advisor_id,
+            action="created" if created else "updated",
+            actor=actor,
+            at=now,
+            details=_written(before, record),
+        )
     return record, created
+
+
+def _written(before: AdvisorRecord | None, after: AdvisorRecord) -> dict[str, object]:
+    """What an advisor write set: every field when created, `{field: {from, to}}` of those it changed otherwise."""
+    if before is None:
+        return {name: getattr(after, name) for name in AUDITED}
+    changed = {
+        name: {"from": getattr(before, name), "to": getattr(after, name)}
+        for name in AUDITED
+        if getattr(before, name) != getattr(after, name)
+    }
+    return {"changed": changed}
+
+
+async def advisor_history(ctx: RoutingContext, advisor_id: str) -> list[Change]:
+    """Who created and changed the advisor, newest first (the last 50 writes)."""
+    async with ctx.engine.connect() as conn:
+        if await advisors.get_advisor(conn, advisor_id) is None:
+            raise UnknownAdvisor("no such advisor")
+        return await changes.history(conn, subject="advisor", subject_id=advisor_id)

@@ -1,11 +1,13 @@
-"""Routing policies: the active one, uploading a new version, simulating a candidate on the population."""
+"""Routing policies: the active one, uploading a new version (audited), simulating a candidate on the population."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tierflow_common.db.locks import hold_until_commit
 from tierflow_common.db.registry import VersionConflict
-from tierflow_routing.adapters import advisors, customers
+from tierflow_routing.adapters import advisors, changes, customers, policies
+from tierflow_routing.adapters.changes import Change
 from tierflow_routing.adapters.policies import POLICIES, created_by
 from tierflow_routing.application.context import RoutingContext
 from tierflow_routing.application.errors import NoActivePolicy, PolicyInvalid, PolicyVersionTaken
@@ -31,14 +33,29 @@ async def active_policy(ctx: RoutingContext) -> RoutingPolicy:
 
 
 async def upload_policy(ctx: RoutingContext, document: str, *, actor: str) -> RoutingPolicy:
-    """Store a new version and make it active; the worker re-routes everyone decided under another."""
+    """Store a new version (or take a stored one again) and make it active; the worker re-routes everyone
+    decided under another. Audited: who uploaded or reactivated which version, replacing which."""
     policy = parse(document)
+    now = ctx.clock.now()
     try:
         async with ctx.engine.begin() as conn:
-            await POLICIES.store(conn, policy, now=ctx.clock.now(), activate=True, details=created_by(actor))
+            await hold_until_commit(conn, POLICIES.lock)  # the version before this one is read under the lock
+            previous = await policies.active_version(conn)
+            known = await policies.is_stored(conn, policy.version)
+            if await POLICIES.store(conn, policy, now=now, activate=True, details=created_by(actor)):
+                action = "reactivated" if known else "uploaded"
+                await policies.record_activation(
+                    conn, version=policy.version, action=action, actor=actor, at=now, previous=previous
+                )
     except VersionConflict as exc:
         raise PolicyVersionTaken(exc.detail) from None
     return policy
+
+
+async def policy_history(ctx: RoutingContext) -> list[Change]:
+    """Who made which routing policy version active, newest first (the last 50)."""
+    async with ctx.engine.connect() as conn:
+        return await changes.history(conn, subject="policy")
 
 
 @dataclass(frozen=True, slots=True)

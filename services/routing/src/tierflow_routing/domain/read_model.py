@@ -56,6 +56,43 @@ class RouteRead(BaseModel):
     decided_at: AwareDatetime
 
 
+class CustomerRouteRead(BaseModel):
+    """What a customer's own app is told of their route: where they go, never why (no churn band, reasons,
+    priority or policy)."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "customer_id": "C000123",
+                    "decision_id": "0b7e6a4e-8d2f-5a57-9a65-3f2f7c1b2d11",
+                    "version": 3,
+                    "flow": "private_advisor",
+                    "advisor_id": "ADV017",
+                    "active": True,
+                    "tier": "A",
+                    "decided_at": "2026-11-20T09:31:02.500+08:00",
+                }
+            ]
+        },
+    )
+
+    customer_id: CustomerId
+    decision_id: UUID
+    version: int = Field(ge=1)
+    flow: Flow
+    advisor_id: str | None = None
+    active: bool = Field(default=True, description="False for a closed account: show nothing.")
+    tier: Tier
+    decided_at: AwareDatetime
+
+    @classmethod
+    def from_route_json(cls, body: bytes) -> bytes:
+        """The customer's view, as JSON, of a route stored as RouteRead JSON (the cached bytes)."""
+        return cls.model_validate_json(body).model_dump_json().encode()
+
+
 class DecisionRead(RouteRead):
     """One entry of a customer's decision log: a route as decided, with the rule, its cause and its predecessor."""
 

@@ -177,6 +177,8 @@ def start_services(
             f"{spec.env_prefix}DB_SCHEMA": f"bench_{run_id}_{spec.name}",
             f"{spec.env_prefix}SESSION_TIMEOUT_MS": "6000",
             "TIERFLOW_ROUTING_CACHE_NAMESPACE": f"bench-{run_id}:",
+            # The task API refuses to start without a key.
+            "TIERFLOW_NOTIFICATION_JWT_SECRET": f"dev-bench-{run_id}-task-api-secret-0123456789",
             "PYTHONUNBUFFERED": "1",
             **(extra_env or {}),
         }

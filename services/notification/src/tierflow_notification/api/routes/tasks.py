@@ -36,12 +36,19 @@ AfterQuery = Annotated[UUID | None, Query(description="The `next_after` of the p
 @router.get(
     "",
     response_model=TaskPage,
-    responses=documented(s422="A parameter is malformed, or neither (or both) of advisor_id and queue=outreach."),
+    responses=documented(
+        s403="The scope is missing, or an advisor's token asks for another advisor's tasks or the outreach queue.",
+        s422="A parameter is malformed, or neither (or both) of advisor_id and queue=outreach.",
+    ),
     summary="Tasks of an advisor or of the outreach queue",
-    description="Ordered by task id; pass `next_after` back as `after` for the next page. Scope: `task:read`.",
+    description=(
+        "Ordered by task id; pass `next_after` back as `after` for the next page. Scopes: `task:read` with an "
+        "`advisor_id` claim (that advisor's tasks; `advisor_id` may be left out), or `task:read:all` (any advisor's "
+        "tasks and the outreach queue)."
+    ),
 )
 async def list_tasks(
-    _: TaskReaderDep,
+    caller: TaskReaderDep,
     clients: ClientsDep,
     advisor_id: AdvisorQuery = None,
     queue: QueueQuery = None,
@@ -51,7 +58,7 @@ async def list_tasks(
 ) -> TaskPage:
     """One page of an advisor's (or the outreach queue's) tasks with a status."""
     listing = await tasks.list_tasks(
-        clients.engine, advisor_id=advisor_id, queue=queue, status=status, limit=limit, after=after
+        clients.engine, caller=caller, advisor_id=advisor_id, queue=queue, status=status, limit=limit, after=after
     )
     return TaskPage.of(listing)
 
@@ -59,11 +66,20 @@ async def list_tasks(
 @router.post(
     "/{task_id}/done",
     response_model=TaskRead,
-    responses=documented(404, s404="No task has this id."),
+    responses=documented(
+        404,
+        409,
+        s404="No task has this id among the tasks the token reaches.",
+        s409="The task was cancelled (its customer's route changed); it cannot be closed.",
+    ),
     summary="Close a task",
-    description="Marks the task done by the caller; closing it again keeps the first closer. Scope: `task:write`.",
+    description=(
+        "Marks the task done by the caller; closing it again keeps the first closer. Scopes: `task:write` with an "
+        "`advisor_id` claim (that advisor's tasks only; another advisor's task is answered 404), or "
+        "`task:write:all` (any task, the outreach queue's included)."
+    ),
 )
-async def close_task(task_id: UUID, principal: TaskWriterDep, clients: ClientsDep) -> TaskRead:
-    """Close a task as the calling principal."""
-    task = await tasks.close_task(clients.engine, task_id=task_id, closed_by=principal.subject, clock=clients.clock)
+async def close_task(task_id: UUID, caller: TaskWriterDep, clients: ClientsDep) -> TaskRead:
+    """Close a task as the caller."""
+    task = await tasks.close_task(clients.engine, task_id=task_id, caller=caller, clock=clients.clock)
     return TaskRead.of(task)

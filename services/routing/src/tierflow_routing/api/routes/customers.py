@@ -11,10 +11,10 @@ from tierflow_common.web.errors import documented
 from tierflow_common.web.security import PrincipalDep
 from tierflow_routing.api.deps import OverriderDep, RoutingDep, StaffReaderDep
 from tierflow_routing.api.security import authorize_route_read
-from tierflow_routing.api.views import CustomerRead, DecisionPage, ExplainRead, OverrideWrite
+from tierflow_routing.api.views import CustomerRead, CustomerSelfRead, DecisionPage, ExplainRead, OverrideWrite
 from tierflow_routing.application import customers, overrides
 from tierflow_routing.application.context import RoutingContext
-from tierflow_routing.domain.read_model import RouteRead
+from tierflow_routing.domain.read_model import CustomerRouteRead, RouteRead
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"])
 
@@ -25,34 +25,43 @@ OVERRIDE_CONFLICT = "The advisor named is unknown, inactive, not eligible for th
 
 @router.get(
     "/{customer_id}/route",
-    response_model=RouteRead,
+    response_model=RouteRead | CustomerRouteRead,
     responses=documented(404, s404=NO_DECISION),
     summary="The customer's current routing decision",
     description=(
         "Served from Redis, with PostgreSQL as the fallback when Redis misses or is down. "
-        "Scopes: `route:read` (staff, any customer) or `route:read:self` with a `customer_id` claim "
-        "equal to the path (the customer's own app). `active: false` means a closed account: show nothing."
+        "Scopes: `route:read` (staff, any customer: the whole decision, `RouteRead`) or `route:read:self` with a "
+        "`customer_id` claim equal to the path (the customer's own app: where they go, without the churn band, "
+        "reasons, priority or policy, `CustomerRouteRead`). `active: false` means a closed account: show nothing."
     ),
 )
 async def get_route(customer_id: CustomerPath, principal: PrincipalDep, request: Request) -> Response:
     # The hot path of every app open: no further dependencies to solve, and the answer is sent as
     # JSON bytes (the cached bytes as the worker wrote them from a RouteRead).
-    authorize_route_read(principal, customer_id)
+    as_customer = authorize_route_read(principal, customer_id)
     routing: RoutingContext = request.app.state.routing
     body, source = await customers.current_route(routing, customer_id)
+    if as_customer:
+        body = CustomerRouteRead.from_route_json(body)
     return Response(body, media_type="application/json", headers={"X-Route-Source": source})
 
 
 @router.get(
     "/{customer_id}",
-    response_model=CustomerRead,
+    response_model=CustomerRead | CustomerSelfRead,
     responses=documented(404, s404=NO_DECISION),
     summary="Tier, churn band, P(alive) and key profile figures",
-    description="Scopes: `route:read`, or `route:read:self` for the customer's own id.",
+    description=(
+        "Scopes: `route:read` (staff: everything, `CustomerRead`), or `route:read:self` for the customer's own id "
+        "(tier, flow and figures, without churn internals: `CustomerSelfRead`)."
+    ),
 )
-async def get_customer(customer_id: CustomerPath, principal: PrincipalDep, routing: RoutingDep) -> CustomerRead:
-    authorize_route_read(principal, customer_id)
-    return CustomerRead.of(await customers.customer_state(routing, customer_id))
+async def get_customer(
+    customer_id: CustomerPath, principal: PrincipalDep, routing: RoutingDep
+) -> CustomerRead | CustomerSelfRead:
+    as_customer = authorize_route_read(principal, customer_id)
+    state = await customers.customer_state(routing, customer_id)
+    return CustomerSelfRead.of(state) if as_customer else CustomerRead.of(state)
 
 
 @router.get(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from tierflow_common.web.errors import documented
+from tierflow_routing.api.audit_views import ChangeRead
 from tierflow_routing.api.deps import PolicyReaderDep, PolicyWriterDep, RoutingDep
 from tierflow_routing.api.views import PolicyRead, PolicyUpload, SimulationRead
 from tierflow_routing.application import policies
@@ -25,6 +26,21 @@ async def get_active(_: PolicyReaderDep, routing: RoutingDep) -> PolicyRead:
     return PolicyRead.of(await policies.active_policy(routing))
 
 
+@router.get(
+    "/history",
+    response_model=list[ChangeRead],
+    responses=documented(),
+    summary="Who made which routing policy version active",
+    description=(
+        "The last 50 activations, newest first: `installed` (the shipped default, by `tierflow`), `uploaded` (a new "
+        "version) or `reactivated` (a stored version uploaded again: a rollback), by whom (the token's subject), "
+        "when, and the version it replaced (`details.previous`). Scope: `route:read` or `policy:write`."
+    ),
+)
+async def history(_: PolicyReaderDep, routing: RoutingDep) -> list[ChangeRead]:
+    return [ChangeRead.of(change) for change in await policies.policy_history(routing)]
+
+
 @router.post(
     "",
     response_model=PolicyRead,
@@ -34,7 +50,8 @@ async def get_active(_: PolicyReaderDep, routing: RoutingDep) -> PolicyRead:
     description=(
         "The YAML is validated as a whole; an invalid policy is refused with every problem named (422) and nothing "
         "is stored. A version number cannot be reused for another content (409). Every customer decided under "
-        "another version is re-routed by the worker within seconds. Scope: `policy:write`."
+        "another version is re-routed by the worker within seconds. Audited (`GET /v1/policies/history`). "
+        "Scope: `policy:write`."
     ),
 )
 async def upload(body: PolicyUpload, principal: PolicyWriterDep, routing: RoutingDep) -> PolicyRead:
