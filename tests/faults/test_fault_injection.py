@@ -332,22 +332,39 @@ async def stored_routes(run: Run) -> dict[str, tuple[Any, ...]]:
 
 
 async def versions_going_back(run: Run) -> dict[str, Any]:
-    """Per output topic: records, and customers whose version went down (with their records) if any."""
+    """Per output topic: records, redeliveries, and customers whose version went down (with their records).
+
+    A redelivery is a message already on the topic, sent again byte for byte (at-least-once output:
+    the process died after the broker took it and before it noted so); consumers recognise it by its
+    event id and content. Going back is a message never seen before that carries a version lower
+    than one already published for the customer: that would be a reordering.
+    """
     found: dict[str, Any] = {}
     for topic in OUTPUT_TOPICS:
         records = await read_topic(str(run.stack.kafka_bootstrap), run.topics.name(topic), timeout_s=60)
         last: dict[str, int] = {}
-        seen: dict[str, list[tuple[int, int, int, int]]] = {}
-        back: dict[str, list[tuple[int, int, int, int]]] = {}
+        sent: dict[bytes, int] = {}
+        trails: dict[str, list[tuple[int, int, int]]] = {}
+        back: dict[str, list[tuple[int, int, int]]] = {}
+        redelivered = 0
         for record in records:
             event = decode_event(record.value, key=record.key, base_topic=topic)
             version = event.payload.version  # type: ignore[union-attr]
-            trail = seen.setdefault(event.customer_id, [])
-            trail.append((record.partition, record.offset, version, record.timestamp))
+            trail = trails.setdefault(event.customer_id, [])
+            trail.append((record.partition, record.offset, version))
+            if record.value in sent:
+                redelivered += 1
+                continue
+            sent[record.value] = version
             if version < last.get(event.customer_id, 0):
                 back[event.customer_id] = trail
             last[event.customer_id] = max(version, last.get(event.customer_id, 0))
-        found[topic] = {"records": len(records), "going_back": len(back), "examples": list(back.items())[:2]}
+        found[topic] = {
+            "records": len(records),
+            "redelivered": redelivered,
+            "going_back": len(back),
+            "examples": list(back.items())[:2],
+        }
     return found
 
 
@@ -497,12 +514,16 @@ async def test_faults_lose_nothing_and_count_nothing_twice(stack: EmbeddedStack,
 
 def _compare(live: dict[str, tuple[Any, ...]], oracle: dict[str, tuple[Any, ...]]) -> dict[str, Any]:
     differing = sorted(cid for cid in oracle if cid in live and live[cid] != oracle[cid])
+    by_field: Counter[int] = Counter(
+        i for cid in differing for i, (a, b) in enumerate(zip(live[cid], oracle[cid], strict=True)) if a != b
+    )
     return {
         "oracle": len(oracle),
         "live": len(live),
         "missing": len(set(oracle) - set(live)),
         "extra": len(set(live) - set(oracle)),
         "differing": len(differing),
+        "differing_fields": dict(by_field),
         "examples": [(cid, live[cid], oracle[cid]) for cid in differing[:3]],
     }
 

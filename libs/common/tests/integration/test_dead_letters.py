@@ -104,9 +104,7 @@ async def test_a_broker_hiccup_while_dead_lettering_waits_and_sends_once(
     trade_topic = ns.topics.name(topics.TRADE)
     dead_letter_topic = ns.topics.name(topics.DEAD_LETTER)
     parts = pipeline_parts("profile", settings)
-    service = ProfileService(
-        engine=parts.engine, producer=parts.producer, outbox=parts.outbox, topics=parts.topics, clock=parts.clock
-    )
+    service = ProfileService(engine=parts.engine, outbox=parts.outbox, topics=parts.topics, clock=parts.clock)
     runtime = service_runtime(parts, consumer_loop(parts, subscribe=topics.INPUT_TOPICS, processor=service))
     hiccups = 4
     refused = 0

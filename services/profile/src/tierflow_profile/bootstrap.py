@@ -31,7 +31,6 @@ def build(settings: ProfileSettings) -> ServiceRuntime:
     service = ProfileService(
         rule=admission_rule(settings.admission),
         engine=parts.engine,
-        producer=parts.producer,
         outbox=parts.outbox,
         topics=parts.topics,
         clock=parts.clock,
@@ -67,7 +66,6 @@ def build_rebuild(
     clock = EventTimeClock()
     service = ProfileService(
         engine=engine,
-        producer=producer,
         outbox=Outbox(
             service="profile-rebuild",
             engine=engine,

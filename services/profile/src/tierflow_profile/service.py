@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -20,8 +19,6 @@ from tierflow_common.events import Topics
 from tierflow_common.events.ids import derived_id_str
 from tierflow_common.events.topics import PROFILE
 from tierflow_common.kafka.delivery import BatchOutcome, Delivery
-from tierflow_common.kafka.producer import EventProducer
-from tierflow_common.metrics import OUTBOX_PUBLISHED
 from tierflow_profile.adapters.profiles import PROFILES, ProfileWrite
 from tierflow_profile.domain.profile import Profile
 from tierflow_profile.domain.snapshot import settle, to_json, view
@@ -34,20 +31,18 @@ INBOX_PRUNE_EVERY_S = 60.0
 class ProfileService:
     """Keeps one profile row per customer from the input topics and publishes each new version.
 
-    Publication on the hot path: the new versions are sent right after the batch's transaction
-    commits, before the consumer commits its offsets. If the process dies (or the send fails) in
-    between, the batch is redelivered, its events are recognised as duplicates, and the current
-    profile of every customer they belong to is published again under the same version and event
-    id; downstream consumers deduplicate it. This gives at-least-once output without writing every
-    message into an outbox table first. The time sweeper, which no redelivery can repeat, uses the
-    transactional outbox.
+    Publication: every new version is staged in the outbox in the batch's transaction and published
+    right after the commit, behind any older message of the same customers (libs/common outbox: one
+    owner per row set), so a customer's versions reach the topic in the order they were committed,
+    even when a replica that lost the partitions in a rebalance is still publishing. A batch
+    redelivered after a crash finds its events in the inbox; the current profile of every customer
+    they belong to is announced again, byte for byte (downstream inboxes see a duplicate).
     """
 
     def __init__(
         self,
         *,
         engine: AsyncEngine,
-        producer: EventProducer | None,
         outbox: Outbox,
         topics: Topics,
         clock: Clock,
@@ -59,7 +54,6 @@ class ProfileService:
         messages get ids of their own (`profile-rebuild:<schema>:<customer>:<version>`) that never
         collide with what live published as `profile:<customer>:<version>`."""
         self._engine = engine
-        self._producer = producer
         self._outbox = outbox
         self._topic = topics.name(PROFILE)
         self._clock = clock
@@ -81,14 +75,16 @@ class ProfileService:
                 rejected[delivery.event.event_id] = reason
         # The hot path speaks asyncpg directly, in a transaction of its own (one round trip less
         # per statement than going through SQLAlchemy, and no BEGIN sent lazily behind our back).
+        # The messages are staged in the outbox in the same transaction and published after the commit,
+        # after any older message of the same customers (a replica that lost these partitions but is
+        # still publishing, or a sweep): a customer's versions reach the topic in the order committed.
+        await self._outbox.recover_if_needed()
         async with self._engine.connect() as conn:
             db = await raw_connection(conn)
             async with db.transaction():
                 claim, messages = await self._apply(db, admitted, now)
-        if self._producer is not None and messages:
-            await self._producer.send_all(messages)
-            for topic, count in Counter(m.topic for m in messages).items():
-                OUTBOX_PUBLISHED.labels("profile", topic).inc(count)  # published directly after the commit
+                staged = await self._outbox.stage_raw(db, messages)
+        await self._outbox.publish(staged)
         return BatchOutcome(duplicates=claim.duplicates, rejected=rejected, conflicts=claim.conflicts)
 
     async def _apply(

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -29,6 +30,9 @@ _STAGE = text(
     "INSERT INTO outbox (topic, key, value) "
     "SELECT * FROM unnest(CAST(:topics AS text[]), CAST(:keys AS bytea[]), CAST(:vals AS bytea[])) "
     "RETURNING id"
+)
+_STAGE_RAW = (
+    "INSERT INTO outbox (topic, key, value) SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[]) RETURNING id"
 )
 _DELETE = text("DELETE FROM outbox WHERE id = ANY(CAST(:ids AS bigint[]))")
 _NEWEST = text("SELECT max(id) FROM outbox")
@@ -126,6 +130,15 @@ class Outbox:
             },
         )
         return StagedMessages([row[0] for row in result], list(messages))
+
+    async def stage_raw(self, db: asyncpg.Connection, messages: Sequence[OutgoingMessage]) -> StagedMessages:
+        """Insert messages into the outbox inside a hot path's own asyncpg transaction (one statement)."""
+        if not messages or not self._staging:
+            return StagedMessages([], [])
+        rows = await db.fetch(
+            _STAGE_RAW, [m.topic for m in messages], [m.key for m in messages], [m.value for m in messages]
+        )
+        return StagedMessages([row[0] for row in rows], list(messages))
 
     async def publish(self, staged: StagedMessages) -> None:
         """Send committed messages (after older ones of the same keys), wait for the broker's acks, forget them."""

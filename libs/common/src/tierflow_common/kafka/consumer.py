@@ -300,7 +300,10 @@ class ConsumerLoop:
                 continue
             lag = max(0, highwater - position)
             metrics.CONSUMER_LAG.labels(self._service, tp.topic, str(tp.partition)).set(lag)
-            self._clock.set_idle((tp.topic, tp.partition), lag == 0)
+            # Idle only when the position is exactly the end: a broker reporting a stale end below what it
+            # already served (the embedded broker after a pause) must not let event time run past the
+            # partition's unread messages.
+            self._clock.set_idle((tp.topic, tp.partition), highwater == position)
 
     # Called by the rebalance listener.
     async def _partitions_revoked(self, revoked: Collection[TopicPartition]) -> None:

@@ -17,6 +17,7 @@ from uuid import UUID
 from aiokafka import TopicPartition
 
 from tierflow_common import metrics
+from tierflow_common.errors_text import safe_reason
 from tierflow_common.kafka.dead_letter import DeadLetterer
 from tierflow_common.kafka.delivery import BatchOutcome, BatchProcessor, Delivery
 from tierflow_common.kafka.outcomes import ErrorPolicy, Outcome
@@ -298,4 +299,5 @@ class Settler:
 
 
 def _reason(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+    """The dead-letter reason: the error without SQL, bound parameters or row values (personal data)."""
+    return safe_reason(exc)
