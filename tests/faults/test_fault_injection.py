@@ -102,6 +102,7 @@ class Run:
             f"{prefix}SESSION_TIMEOUT_MS": "6000",
             f"{prefix}SWEEP_INTERVAL_S": "0.5",
             "TIERFLOW_ROUTING_JWT_SECRET": SECRET,
+            "TIERFLOW_NOTIFICATION_JWT_SECRET": SECRET + "-tasks",
             "TIERFLOW_ROUTING_CACHE_NAMESPACE": f"{self.name}:",
         }
 

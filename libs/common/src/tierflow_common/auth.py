@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 from tierflow_common.config import Environment, require_safe_secret
 from tierflow_common.exceptions import ConfigurationError
+from tierflow_common.metrics import API_TOKEN_CACHE
 
 DEFAULT_MAX_LIFETIME_S = 24 * 3600
 MIN_RSA_BITS = 2048
@@ -146,6 +147,7 @@ class TokenVerifier:
         if len(self._verified) >= self._remember:
             del self._verified[next(iter(self._verified))]
         self._verified[token] = (principal, expires_at)
+        API_TOKEN_CACHE.set(len(self._verified))
         return principal
 
     def _decode(self, token: str) -> tuple[Principal, float]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -20,6 +20,8 @@ class Clock(Protocol):
 
     def set_idle(self, source: Hashable, idle: bool) -> None: ...
 
+    def assign(self, sources: Collection[Hashable]) -> None: ...
+
 
 class WallClock:
     """Live mode: now is the machine's UTC time; event times do not move it."""
@@ -33,6 +35,9 @@ class WallClock:
     def set_idle(self, source: Hashable, idle: bool) -> None:
         return None
 
+    def assign(self, sources: Collection[Hashable]) -> None:
+        return None
+
 
 class EventTimeClock:
     """Replay mode: now is event time, so a replay decides as the live run did.
@@ -42,12 +47,19 @@ class EventTimeClock:
     times seen per source, so a partition that is read faster does not pull time ahead of a slower
     one; a source that has caught up with the end of its partition does not hold time back. Now
     never moves backwards.
+
+    The consumer loop also says which sources the process owns (`assign`, at every rebalance): an
+    owned source not seen yet holds time where it is until its first message arrives or it is found
+    at its end. Without this, a process restarted mid-stream would let time run to the earliest of
+    the partitions that happened to deliver first, ahead of the messages still waiting in the others,
+    and its sweeper would decide what live had decided later (a replay would then differ).
     """
 
     def __init__(self, start: datetime = EPOCH) -> None:
         self._now = start
         self._highest: dict[Hashable, datetime] = {}
         self._idle: set[Hashable] = set()
+        self._unseen: set[Hashable] = set()
 
     def now(self) -> datetime:
         # Computed when asked (after a whole batch was observed), so the first source seen does not
@@ -63,15 +75,24 @@ class EventTimeClock:
         if held is None or occurred_at > held:
             self._highest[source] = occurred_at.astimezone(UTC)
         self._idle.discard(source)
+        self._unseen.discard(source)
 
     def set_idle(self, source: Hashable, idle: bool) -> None:
         if idle:
             self._idle.add(source)
+            self._unseen.discard(source)
         else:
             self._idle.discard(source)
 
+    def assign(self, sources: Collection[Hashable]) -> None:
+        """The sources this process owns now: others are forgotten, new ones hold time until seen."""
+        owned = set(sources)
+        self._highest = {s: t for s, t in self._highest.items() if s in owned}
+        self._idle &= owned
+        self._unseen = owned - set(self._highest) - self._idle
+
     def _recompute(self) -> None:
-        if not self._highest:
+        if not self._highest or self._unseen:
             return
         active = [t for s, t in self._highest.items() if s not in self._idle]
         self._advance(min(active) if active else max(self._highest.values()))
@@ -107,6 +128,9 @@ class AcceleratedClock:
         return None
 
     def set_idle(self, source: Hashable, idle: bool) -> None:
+        return None
+
+    def assign(self, sources: Collection[Hashable]) -> None:
         return None
 
 

@@ -92,3 +92,13 @@ REVIEW_LAG = Gauge(
     "tierflow_review_lag_seconds", "Now minus the oldest next_review_at still waiting for the sweeper.", ["service"]
 )
 RATE_LIMITED = Counter("tierflow_api_rate_limited_total", "Requests refused with 429, by route template.", ["route"])
+API_TOKEN_CACHE = Gauge(
+    "tierflow_api_token_cache_entries",
+    "Verified tokens remembered by this API process (bounded).",
+    multiprocess_mode="max",
+)
+API_RATE_LIMIT_WINDOWS = Gauge(
+    "tierflow_api_rate_limit_windows",
+    "Per-client one-second windows the rate limiter holds in memory (passed windows are forgotten).",
+    multiprocess_mode="max",
+)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from tierflow_common.clock import EventTimeClock, WallClock, make_clock
+from tierflow_common.clock import EPOCH, EventTimeClock, WallClock, make_clock
 from tierflow_common.logging import JsonFormatter
 
 
@@ -52,3 +52,20 @@ def test_with_sources_event_time_is_the_low_watermark_and_caught_up_sources_do_n
     assert clock.now() == t + timedelta(days=10)
     clock.observe(t + timedelta(days=6), ("profile", 1))  # new data there: time does not go back
     assert clock.now() == t + timedelta(days=10)
+
+
+def test_an_owned_partition_not_seen_yet_holds_event_time_until_its_first_message_or_its_end() -> None:
+    clock = EventTimeClock()
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    clock.assign([("profile", 0), ("profile", 1)])
+    clock.observe(t0 + timedelta(days=5), ("profile", 0))
+    assert clock.now() == EPOCH  # partition 1 may still hold older messages: time waits
+    clock.observe(t0, ("profile", 1))
+    assert clock.now() == t0
+    clock.assign([("profile", 0), ("profile", 1), ("profile", 2)])  # a rebalance adds partition 2
+    clock.observe(t0 + timedelta(days=6), ("profile", 1))
+    assert clock.now() == t0  # held where it was
+    clock.set_idle(("profile", 2), True)  # found at its end: it has nothing older to give
+    assert clock.now() == t0 + timedelta(days=5)
+    clock.assign([("profile", 1)])  # partitions 0 and 2 revoked: forgotten
+    assert clock.now() == t0 + timedelta(days=6)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Collection, Hashable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -110,6 +110,9 @@ class FixedClock:
         return None
 
     def set_idle(self, source: Hashable, idle: bool) -> None:
+        return None
+
+    def assign(self, sources: Collection[Hashable]) -> None:
         return None
 
 

@@ -10,7 +10,7 @@ process being killed after the step was marked `sending`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator, Collection, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -60,6 +60,9 @@ class SetClock:
         return None
 
     def set_idle(self, source: Hashable, idle: bool) -> None:
+        return None
+
+    def assign(self, sources: Collection[Hashable]) -> None:
         return None
 
 

@@ -215,7 +215,7 @@ def schemas(
 @app.command()
 def bench(
     scenario: Annotated[
-        str, typer.Argument(help="all, pipeline, profile, storage, scoring, sweeper, notification, api.")
+        str, typer.Argument(help="all, pipeline, profile, storage, scoring, sweeper, notification, api; soak.")
     ] = "all",
     partitions: Annotated[int, typer.Option(help="Partitions per topic.")] = 6,
     pipeline_events: Annotated[int, typer.Option(help="pipeline: events.")] = 200_000,
@@ -232,9 +232,12 @@ def bench(
     api_seconds: Annotated[int, typer.Option(help="api: seconds per wrk run.")] = 20,
     api_connections: Annotated[int, typer.Option(help="api: wrk connections.")] = 50,
     api_workers: Annotated[int, typer.Option(help="api: uvicorn workers.")] = 2,
+    minutes: Annotated[float, typer.Option(help="soak: minutes to run (not part of `all`).")] = 30,
+    rate: Annotated[float, typer.Option(help="soak: live events per second.")] = 1000,
+    soak_customers: Annotated[int, typer.Option(help="soak: customers.")] = 20_000,
 ) -> None:
     """Measure throughput, storage and memory; every figure beside a baseline from the same run."""
-    from tierflow_cli.bench import api, notification, pipeline, profile, scoring
+    from tierflow_cli.bench import api, notification, pipeline, profile, scoring, soak
 
     async def go() -> None:
         if scenario in ("all", "pipeline"):
@@ -255,8 +258,10 @@ def bench(
             await api.run(
                 customers=api_customers, seconds=api_seconds, connections=api_connections, workers=api_workers
             )
+        if scenario == "soak":
+            await soak.run(minutes=minutes, rate=rate, customers=soak_customers)
 
-    if scenario not in ("all", "pipeline", "profile", "storage", "scoring", "sweeper", "notification", "api"):
+    if scenario not in ("all", "pipeline", "profile", "storage", "scoring", "sweeper", "notification", "api", "soak"):
         console.print(f"[red]unknown scenario {scenario}[/]")
         raise typer.Exit(2)
     asyncio.run(go())

@@ -319,6 +319,7 @@ class ConsumerLoop:
 
     async def _partitions_assigned(self, assigned: Collection[TopicPartition]) -> None:
         self._needs_assignment_hook = True
+        self._clock.assign({(tp.topic, tp.partition) for tp in assigned})
         self._carry.keep_only(assigned)
         log.info("partitions assigned", extra={"partitions": sorted(f"{tp.topic}:{tp.partition}" for tp in assigned)})
 

@@ -42,6 +42,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from tierflow_common.auth import Principal
+from tierflow_common.metrics import API_RATE_LIMIT_WINDOWS
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +184,7 @@ class RateLimiter:
         current = int(now)
         self._known = {w: n for w, n in self._known.items() if w[1] >= current - 1}
         self._local = defaultdict(int, {w: n for w, n in self._local.items() if w[1] >= current - 1})
+        API_RATE_LIMIT_WINDOWS.set(len(self._known) + len(self._local))
         if pending or now - self._heartbeat_at >= HEARTBEAT_S:
             await self._send(dict(pending))
 
