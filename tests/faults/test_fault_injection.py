@@ -68,7 +68,7 @@ pytestmark = pytest.mark.faults
 EVENTS = 100_000
 CUSTOMERS = 8_000
 DUPLICATES = 0.02
-PRODUCE_SECONDS = 120.0
+PRODUCE_SECONDS = 80.0
 SEED = 11
 SECRET = "faults-secret-0123456789-0123456789-abcdef"
 SERVICE_TOPICS = {
@@ -232,7 +232,7 @@ async def at(moment: float, started: float) -> None:
 async def inject(faults: Faults, workers: dict[str, Supervised], log: FaultLog, started: float) -> None:
     """The fault schedule: server faults at fixed moments, 3 kills per service at seeded random ones."""
     rng = random.Random(SEED)
-    kills = sorted((rng.uniform(3, 150), name) for name in workers for _ in range(3))
+    kills = sorted((rng.uniform(3, 95), name) for name in workers for _ in range(3))
 
     async def kills_task() -> None:
         for moment, name in kills:
@@ -241,27 +241,27 @@ async def inject(faults: Faults, workers: dict[str, Supervised], log: FaultLog, 
             await workers[name].kill_and_restart()
 
     async def servers_task() -> None:
-        await at(30, started)
+        await at(10, started)
         log.add(time.monotonic() - started, f"terminated {await faults.terminate_backends()} PostgreSQL backends")
-        await at(40, started)
+        await at(15, started)
         await faults.restart_postgres()
         log.add(time.monotonic() - started, "PostgreSQL restarted")
-        await at(55, started)
+        await at(25, started)
         await faults.read_only(True)
         log.add(time.monotonic() - started, "PostgreSQL read-only")
-        await at(85, started)
+        await at(35, started)
+        faults.kill_redis()  # while PostgreSQL is still read-only: the API has only PostgreSQL to read from
+        log.add(time.monotonic() - started, "Redis killed")
+        await at(55, started)
         await faults.read_only(False)
         log.add(time.monotonic() - started, "PostgreSQL writable")
-        await at(90, started)
-        faults.kill_redis()
-        log.add(time.monotonic() - started, "Redis killed")
-        await at(120, started)
+        await at(65, started)
         await faults.start_redis()
         log.add(time.monotonic() - started, "Redis started (empty)")
-        await at(125, started)
+        await at(70, started)
         faults.pause_broker()
         log.add(time.monotonic() - started, "broker SIGSTOP")
-        await at(145, started)
+        await at(90, started)
         faults.resume_broker()
         log.add(time.monotonic() - started, "broker SIGCONT")
 

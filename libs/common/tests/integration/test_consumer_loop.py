@@ -59,7 +59,7 @@ def runtime_with(settings: ProfileSettings, service_cls: type[ProfileService]): 
     """The profile runtime, with a different batch processor class (to inject failures)."""
     parts = pipeline_parts("profile", settings)
     service = service_cls(
-        engine=parts.engine, producer=parts.producer, outbox=parts.outbox, topics=parts.topics, clock=parts.clock
+        engine=parts.engine, outbox=parts.outbox, topics=parts.topics, clock=parts.clock
     )
     return service_runtime(parts, consumer_loop(parts, subscribe=topics.INPUT_TOPICS, processor=service))
 

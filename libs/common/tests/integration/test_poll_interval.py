@@ -81,7 +81,7 @@ async def test_isolation_longer_than_the_poll_interval_advances_and_dead_letters
 
     parts = pipeline_parts("profile", settings)
     service = SlowToFail(
-        engine=parts.engine, producer=parts.producer, outbox=parts.outbox, topics=parts.topics, clock=parts.clock
+        engine=parts.engine, outbox=parts.outbox, topics=parts.topics, clock=parts.clock
     )
     runtime = service_runtime(parts, consumer_loop(parts, subscribe=topics.INPUT_TOPICS, processor=service))
 
