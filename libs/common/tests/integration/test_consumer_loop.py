@@ -58,9 +58,7 @@ async def trades_of(engine: AsyncEngine, customer_id: str) -> int | None:
 def runtime_with(settings: ProfileSettings, service_cls: type[ProfileService]):  # type: ignore[no-untyped-def]
     """The profile runtime, with a different batch processor class (to inject failures)."""
     parts = pipeline_parts("profile", settings)
-    service = service_cls(
-        engine=parts.engine, outbox=parts.outbox, topics=parts.topics, clock=parts.clock
-    )
+    service = service_cls(engine=parts.engine, outbox=parts.outbox, topics=parts.topics, clock=parts.clock)
     return service_runtime(parts, consumer_loop(parts, subscribe=topics.INPUT_TOPICS, processor=service))
 
 

@@ -80,9 +80,7 @@ async def test_isolation_longer_than_the_poll_interval_advances_and_dead_letters
     cut_before = _sample("tierflow_consumer_rounds_cut_short_total", service="profile")
 
     parts = pipeline_parts("profile", settings)
-    service = SlowToFail(
-        engine=parts.engine, outbox=parts.outbox, topics=parts.topics, clock=parts.clock
-    )
+    service = SlowToFail(engine=parts.engine, outbox=parts.outbox, topics=parts.topics, clock=parts.clock)
     runtime = service_runtime(parts, consumer_loop(parts, subscribe=topics.INPUT_TOPICS, processor=service))
 
     async def advanced_to_the_end() -> bool:
