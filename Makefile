@@ -43,7 +43,7 @@ test-integration: install
 	$(BIN)/pytest -m "integration or e2e"
 
 # The fault-injection run (tests/faults): kills, PostgreSQL cut/restarted/read-only, Redis and the broker
-# down, checked against an oracle; its figures are printed and written to tests/faults/last_run.json.
+# down, checked against an oracle; its figures are printed and written to .tierflow/faults/last_run.json.
 test-faults: install
 	$(BIN)/pytest -m faults -s tests/faults
 
