@@ -27,13 +27,21 @@ from tierflow_cli.bench.common import Bench, console, migrate_schemas, start_ser
 from tierflow_cli.services import API, WORKERS
 from tierflow_common.auth import mint_token
 from tierflow_common.db.engine import create_engine
+from tierflow_common.events import topics as base
 from tierflow_common.events.topics import Topics
 from tierflow_common.infra.embedded import free_port
-from tierflow_common.kafka.admin import ensure_topics
+from tierflow_common.kafka.admin import ensure_topics, group_progress
 from tierflow_common.kafka.producer import EventProducer
 from tierflow_simulator.simulate import SimulationOptions, run_simulation
 
 SERVICES = ("profile", "scoring", "routing", "notification")
+# What each worker subscribes to (its bootstrap), for its lag in messages.
+SUBSCRIBED = {
+    "profile": base.INPUT_TOPICS,
+    "scoring": (base.PROFILE,),
+    "routing": (base.PROFILE, base.SCORE),
+    "notification": (base.ROUTING, base.CUSTOMER, base.TRADE, base.LOGIN),
+}
 SECRET = "soak-bench-secret-0123456789-0123456789-abc"
 SAMPLE_S = 30.0
 
@@ -44,6 +52,7 @@ class Sample:
     rss_mib: dict[str, float]
     inbox: dict[str, int]
     outbox: dict[str, int]
+    lag: dict[str, int]
     token_cache: float
     limiter_windows: float
     api_reads: int
@@ -81,20 +90,22 @@ async def run(*, minutes: float, rate: float, customers: int) -> None:
         simulation = asyncio.create_task(
             run_simulation(producer, options, topics=names, show_progress=False, stop=stop)
         )
-        base = f"http://127.0.0.1:{api_port}"
-        reader = asyncio.create_task(_read_routes(base, customers, stop, reads))
+        url = f"http://127.0.0.1:{api_port}"
+        reader = asyncio.create_task(_read_routes(url, customers, stop, reads))
         started = time.monotonic()
         try:
-            await _wait_ready(base)
+            await _wait_ready(url)
             while time.monotonic() - started < minutes * 60:
                 await asyncio.sleep(SAMPLE_S)
-                sample = await _sample(bench, named, base, time.monotonic() - started, reads)
+                sample = await _sample(bench, named, url, names, time.monotonic() - started, reads)
                 samples.append(sample)
                 console.print(
                     f"  {sample.at_s:6.0f}s  RSS MiB "
                     + " ".join(f"{k}={v:.0f}" for k, v in sample.rss_mib.items())
                     + f"  tokens={sample.token_cache:.0f} windows={sample.limiter_windows:.0f}"
                     + f"  inbox={sum(sample.inbox.values()):,} outbox={sum(sample.outbox.values()):,}"
+                    + "  lag "
+                    + " ".join(f"{k}={v:,}" for k, v in sample.lag.items())
                 )
         finally:
             stop.set()
@@ -141,7 +152,12 @@ async def _read_routes(base: str, customers: int, stop: asyncio.Event, reads: Re
 
 
 async def _sample(
-    bench: Bench, processes: Mapping[str, subprocess.Popen[bytes]], base: str, at_s: float, reads: Reads
+    bench: Bench,
+    processes: Mapping[str, subprocess.Popen[bytes]],
+    url: str,
+    names: Topics,
+    at_s: float,
+    reads: Reads,
 ) -> Sample:
     rss = {}
     for name, process in processes.items():
@@ -163,8 +179,12 @@ async def _sample(
                 )
     finally:
         await engine.dispose()
+    lag = {}
+    for service, subscribed in SUBSCRIBED.items():
+        committed, end = await group_progress(bench.options, f"bench-soak-{service}", map(names.name, subscribed))
+        lag[service] = end - committed
     gauges = {"tierflow_api_token_cache_entries": float("nan"), "tierflow_api_rate_limit_windows": float("nan")}
-    async with httpx.AsyncClient(base_url=base, timeout=5.0) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=5.0) as client:
         for line in (await client.get("/metrics")).text.splitlines():
             name, _, value = line.partition(" ")
             if name in gauges:
@@ -174,6 +194,7 @@ async def _sample(
         rss_mib=rss,
         inbox=inbox,
         outbox=outbox,
+        lag=lag,
         token_cache=gauges["tierflow_api_token_cache_entries"],
         limiter_windows=gauges["tierflow_api_rate_limit_windows"],
         api_reads=reads.ok,
@@ -204,6 +225,8 @@ def _report(samples: list[Sample], reads: Reads, minutes: float, rate: float) ->
         row(f"inbox rows {service}", lambda s, n=service: s.inbox[n])
     for service in first.outbox:
         row(f"outbox rows {service}", lambda s, n=service: s.outbox[n])
+    for service in first.lag:
+        row(f"consumer lag (messages) {service}", lambda s, n=service: s.lag[n])
     console.print(table)
     console.print(f"API reads answered 200/404: {reads.ok:,}; anything else: {reads.other or 'none'}")
     console.print(f"process: pid {os.getpid()} sampled every {SAMPLE_S:.0f} s, {len(samples)} samples")
