@@ -55,7 +55,8 @@ async def history(_: PolicyReaderDep, routing: RoutingDep) -> list[ChangeRead]:
         "The YAML is validated as a whole; an invalid policy is refused with every problem named (422) and nothing "
         "is stored. A version number cannot be reused for another content (409), and an experiment or holdout once "
         "stored keeps its population, arms, weights, shares and salt (409: a change is a new experiment id). "
-        "Every customer decided under another version is re-routed by the worker within seconds. Audited (`GET /v1/policies/history`). "
+        "Every customer decided under another version is re-routed by the worker within seconds. "
+        "Audited (`GET /v1/policies/history`). "
         "Scope: `policy:write`."
     ),
 )
