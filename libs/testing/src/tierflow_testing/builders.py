@@ -226,8 +226,9 @@ def routing_decided(
     at: datetime | None = None,
     priority: str = "normal",
     advisor_id: str | None = None,
+    experiment: dict[str, Any] | None = None,
 ) -> Any:
-    """A tierflow.routing.v1 event as the routing service publishes it."""
+    """A tierflow.routing.v1 event as the routing service publishes it (`experiment`: the arm, if any)."""
     from tierflow_common.events import RoutingDecided
     from tierflow_common.events.ids import derived_id
 
@@ -251,6 +252,7 @@ def routing_decided(
                 "decided_at": moment,
                 "supersedes": derived_id("routing", customer_id, version - 1) if version > 1 else None,
                 "caused_by": derived_id("score", customer_id, version),
+                "experiment": experiment,
             },
         }
     )

@@ -14,6 +14,7 @@ from typing import Any
 
 from tierflow_common.events import CustomerUpdated, RoutingDecided
 from tierflow_common.events.envelope import Envelope, LoginFailed, LoginSucceeded, TradeExecuted
+from tierflow_common.events.outputs import HOLDOUT_ARM
 from tierflow_notification.domain.governance import Contact
 from tierflow_notification.domain.outreach import Decision
 
@@ -51,6 +52,7 @@ def decision_of(event: RoutingDecided) -> Decision:
         priority=payload.priority,
         advisor_id=payload.advisor_id,
         active=payload.active,
+        holdout=payload.experiment is not None and payload.experiment.arm == HOLDOUT_ARM,
     )
 
 

@@ -9,7 +9,9 @@ Per batch, in one transaction with the inbox claim (the rules are in domain/canc
 - trades and logins mark the customer active, which stops the steps that stop on return
   (`customer_returned`), the reactivation ladder at once;
 - a new routing decision cancels the customer's pending steps of earlier decisions
-  (`route_changed`) and plans the steps of its flow's playbook.
+  (`route_changed`) and plans the steps of its flow's playbook; a decision in the routing policy's
+  global holdout has its marketing steps cancelled at once, recorded `suppressed` / `holdout`
+  (domain/holdout.py).
 Each event type's handler (handlers.py) folds it into the batch's plan; this module applies it.
 Steps are sent later by the step runner (runner.py), when due.
 """
@@ -27,6 +29,7 @@ from tierflow_common.events import Topics
 from tierflow_common.kafka.delivery import BatchOutcome, Delivery
 from tierflow_notification.adapters import contacts, steps, tasks
 from tierflow_notification.domain.cancellation import cancel_steps, withdraws_marketing_consent
+from tierflow_notification.domain.holdout import holdout_suppressions
 from tierflow_notification.domain.outreach import decisions_to_plan, plan_steps
 from tierflow_notification.domain.playbooks import PlaybookSet
 from tierflow_notification.handlers import plan_batch
@@ -87,8 +90,10 @@ class NotificationService:
             await tasks.cancel_open_tasks(conn, customer_ids=current, now=now)
             planned = [p for d in current.values() for p in plan_steps(d, self._playbooks, now=now)]
             await steps.insert_steps(conn, planned, now=now)
+            held_out = holdout_suppressions(planned, current, now=now)
+            await steps.update_steps(conn, held_out.changes)
             await contacts.remember_decisions(conn, current=list(current.values()), now=now)
-            await log_records(tx, cancelled.records, now, self._topics)
+            await log_records(tx, cancelled.records + held_out.records, now, self._topics)
         return BatchOutcome(duplicates=claim.duplicates, rejected=rejected, conflicts=claim.conflicts)
 
     async def on_assigned(self) -> None:

@@ -178,3 +178,46 @@ async def test_a_customer_event_with_other_content_under_its_id_is_a_conflict_an
         assert known["X1"].closed is False  # the copy applied first stands
     finally:
         await engine.dispose()
+
+
+async def test_a_holdout_decision_records_its_marketing_suppressed_and_its_service_messages_still_go(
+    ns: Namespace, settings: NotificationSettings, log_reader
+) -> None:  # type: ignore[no-untyped-def]
+    holdout = {"experiment": "programme-holdout", "arm": "holdout", "assignment_probability": 0.1}
+    control = {"experiment": "robo-for-c-1", "arm": "control", "assignment_probability": 0.5}
+    async with running(build(settings)):
+        for customer in ("H1", "H2", "K1"):
+            await add_customer(ns, customer)
+        await decide(ns, "H1", 1, "private_advisor", advisor_id="ADV1", experiment=holdout)
+        await decide(ns, "H2", 1, "reactivation", experiment=holdout)
+        await decide(ns, "K1", 1, "private_advisor", advisor_id="ADV1", experiment=control)
+        expected = {
+            "H1": [
+                ("advisor.new_customer", "sent", "delivered"),  # a service message: the holdout still gets it
+                ("advisor.welcome", "suppressed", "holdout"),
+            ],
+            "H2": [
+                ("reactivation.call_day7", "suppressed", "holdout"),
+                ("reactivation.push_day0", "suppressed", "holdout"),
+                ("reactivation.sms_day3", "suppressed", "holdout"),
+            ],
+            "K1": [
+                ("advisor.new_customer", "sent", "delivered"),  # another arm is no holdout
+                ("advisor.welcome", "sent", "delivered"),
+            ],
+        }
+
+        async def settled() -> bool:
+            got = await records(ns)
+            return all(outcomes(got, c) == want for c, want in expected.items())
+
+        await wait_until(settled, timeout_s=30, what=f"the records {expected}")
+        for customer, want in expected.items():
+            assert sorted(await log_reader(customer)) == want  # the log holds each record once
+        # The arm follows the decision: a later decision without the holdout gets its marketing.
+        await decide(ns, "H2", 2, "robo_advisor")
+
+        async def onboarded() -> bool:
+            return ("robo.onboarding", "sent", "delivered") in outcomes(await records(ns), "H2")
+
+        await wait_until(onboarded, timeout_s=30, what="H2's onboarding once out of the holdout")

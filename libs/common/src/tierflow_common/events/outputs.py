@@ -216,6 +216,27 @@ class ScoreChangedPayload(Payload):
     )
 
 
+HOLDOUT_ARM = "holdout"
+"""The arm of a customer in the routing policy's global holdout: no marketing outreach, service messages still go."""
+
+
+class ExperimentAssignment(Payload):
+    """The experiment arm a decision was made in (docs/experiments.md gives the assignment formula)."""
+
+    experiment: str = Field(
+        pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$",
+        description="The experiment id, or the global holdout's id when `arm` is `holdout`.",
+        examples=["robo-for-digital-c-2026q4"],
+    )
+    arm: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$", examples=["treatment", HOLDOUT_ARM])
+    assignment_probability: float = Field(
+        gt=0,
+        le=1,
+        description="The chance of this arm for a customer in the experiment's population: the arm's share times the "
+        "population share (not counting the global holdout); for `holdout`, the holdout share.",
+    )
+
+
 class RoutingDecidedPayload(Payload):
     """Where a customer goes now; supersedes the previous decision for the same customer."""
 
@@ -237,6 +258,10 @@ class RoutingDecidedPayload(Payload):
     )
     active: bool = Field(default=True, description="False for a closed account: no flow applies any more.")
     rule: str | None = Field(default=None, description="The routing-policy rule that matched (or staff_override).")
+    experiment: ExperimentAssignment | None = Field(
+        default=None,
+        description="The experiment arm (or the global holdout) this decision was made in; null when none.",
+    )
 
 
 class NotificationChannel(StrEnum):

@@ -28,6 +28,7 @@ class Decision:
     priority: Priority
     advisor_id: str | None
     active: bool
+    holdout: bool = False  # in the routing policy's global holdout: no marketing outreach (domain/holdout.py)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,8 +16,9 @@ CODEC = StateCodec(CustomerState)
 
 
 def next_review(state: CustomerState) -> datetime | None:
-    """Time-driven work routing has for this customer: an override expiring."""
-    return None if state.override is None else state.override.expires_at
+    """Time-driven work routing has for this customer: an override expiring, an experiment starting or ending."""
+    moments = [state.experiment_review_at, None if state.override is None else state.override.expires_at]
+    return min((m for m in moments if m is not None), default=None)
 
 
 STORE: StateStore[CustomerState, CustomerState] = StateStore(

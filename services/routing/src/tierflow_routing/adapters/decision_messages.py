@@ -40,6 +40,7 @@ def decision_message(state: CustomerState, route: Route, *, topic: str) -> Outgo
             caused_by=_uuid(route.caused_by),
             active=route.active,
             rule=route.rule,
+            experiment=None if route.experiment is None else route.experiment.contract(),
         ),
     )
     return OutgoingMessage(topic=topic, key=state.customer_id.encode(), value=encode_event(event))

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import RowMapping
@@ -36,6 +37,7 @@ def _values(state: CustomerState, route: Route) -> dict[str, Any]:
         "decided_at": route.decided_at,
         "supersedes": None if route.supersedes is None else UUID(route.supersedes),
         "caused_by": None if route.caused_by is None else UUID(route.caused_by),
+        "experiment": None if route.experiment is None else msgspec.structs.asdict(route.experiment),
     }
 
 

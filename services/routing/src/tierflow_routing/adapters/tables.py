@@ -22,6 +22,8 @@ from tierflow_common.db.tables import add_inbox_table, add_outbox_table
 
 metadata = MetaData()
 
+EXPERIMENT_COMMENT = "{experiment, arm, assignment_probability} of the decision (docs/experiments.md); null when none."
+
 customers = Table(
     "customers",
     metadata,
@@ -54,6 +56,7 @@ routes = Table(
     Column("supersedes", Uuid),
     Column("caused_by", Uuid),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("experiment", JSONB, comment=EXPERIMENT_COMMENT),
 )
 Index("routes_flow", routes.c.flow, routes.c.customer_id)
 Index("routes_advisor", routes.c.advisor_id, routes.c.customer_id, postgresql_where=routes.c.advisor_id.isnot(None))
@@ -77,6 +80,7 @@ decisions = Table(
     Column("decided_at", DateTime(timezone=True), nullable=False),
     Column("supersedes", Uuid),
     Column("caused_by", Uuid),
+    Column("experiment", JSONB, comment=EXPERIMENT_COMMENT),
     comment="Every decision ever made: the audit trail.",
 )
 Index("decisions_customer", decisions.c.customer_id, decisions.c.version)

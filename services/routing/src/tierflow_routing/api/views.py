@@ -9,15 +9,14 @@ from typing import Annotated, Any
 import msgspec
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
-from tierflow_common.events.outputs import ChurnBand, Flow, Priority, Reason, ReasonRow, Tier
+from tierflow_common.events.outputs import ChurnBand, ExperimentAssignment, Flow, Priority, Reason, ReasonRow, Tier
 from tierflow_common.events.types import Money, OpaqueId
 from tierflow_routing.adapters.advisors import AdvisorChange, AdvisorRecord
 from tierflow_routing.api.audit_views import OverrideAuditRead
 from tierflow_routing.application.customers import Explanation
 from tierflow_routing.application.overrides import OverrideRequest
-from tierflow_routing.application.policies import SimulationResult
 from tierflow_routing.domain.facts import CustomerState, Override, ProfileFacts
-from tierflow_routing.domain.policy import RoutingPolicy, Rule
+from tierflow_routing.domain.policy import Rule
 from tierflow_routing.domain.read_model import DecisionRead, RouteRead
 
 
@@ -166,6 +165,11 @@ class ExplainRead(View):
         default=None, description="Null when an override or a closed account decides."
     )
     decided_by: str = Field(description="The rule name, staff_override or closed.", examples=["a_at_risk_retention"])
+    experiment: ExperimentAssignment | None = Field(
+        default=None,
+        description="The experiment arm (or the global holdout) the active policy gives the customer now; null when "
+        "none. The stored decision's is `route.experiment`.",
+    )
     route: RouteRead | None = None
     facts: dict[str, Any] = Field(default_factory=dict, description="The profile figures routing used.")
     score: ScoreExplanation = ScoreExplanation()
@@ -182,6 +186,7 @@ class ExplainRead(View):
             routing_policy_version=explanation.policy.version,
             matched_rule=None if explanation.matched_rule is None else RuleRead.of(explanation.matched_rule),
             decided_by=explanation.wanted.rule,
+            experiment=None if explanation.wanted.experiment is None else explanation.wanted.experiment.contract(),
             route=explanation.route,
             facts=_facts(state.profile),
             score=ScoreExplanation(
@@ -324,72 +329,4 @@ class AdvisorRead(View):
             updated_at=record.updated_at,
             created_by=record.created_by,
             updated_by=record.updated_by,
-        )
-
-
-class PolicyUpload(View):
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"yaml": "version: routing-2026.12\nrules:\n  - name: default\n    then: {flow: community}\n"}]
-        },
-    )
-
-    yaml: str = Field(min_length=1, max_length=200_000, description="The routing policy document (YAML).")
-
-
-class PolicyRead(View):
-    version: str
-    description: str
-    document: dict[str, Any]
-
-    @classmethod
-    def of(cls, policy: RoutingPolicy) -> PolicyRead:
-        """The view of a routing policy."""
-        return cls(version=policy.version, description=policy.description, document=policy.model_dump(mode="json"))
-
-
-class AdvisorLoad(View):
-    advisor_id: str
-    region: str
-    capacity: int
-    load_now: int
-    load_after: int
-
-
-class SimulationRead(View):
-    """What a candidate policy would do to the current population (nothing is applied)."""
-
-    candidate_version: str
-    active_version: str
-    customers: int
-    changed: int = Field(description="Customers whose flow would change.")
-    moves: dict[str, dict[str, int]] = Field(
-        description="moves[from_flow][to_flow] = customers", examples=[{"community": {"robo_advisor": 120}}]
-    )
-    advisor_load: list[AdvisorLoad]
-    waitlist_after: int
-
-    @classmethod
-    def of(cls, result: SimulationResult) -> SimulationRead:
-        """The view of a simulation."""
-        sim = result.simulation
-        return cls(
-            candidate_version=result.candidate.version,
-            active_version=result.active.version,
-            customers=sim.customers,
-            changed=sim.changed,
-            moves=sim.moves,
-            advisor_load=[
-                AdvisorLoad(
-                    advisor_id=a.advisor_id,
-                    region=a.region,
-                    capacity=a.capacity,
-                    load_now=sim.load_now[a.advisor_id],
-                    load_after=sim.load_after[a.advisor_id],
-                )
-                for a in sim.team
-            ],
-            waitlist_after=sim.waitlist_after,
         )

@@ -43,3 +43,7 @@ class PolicyInvalid(Invalid):
 
 class PolicyVersionTaken(Conflict):
     """The policy version exists with another content."""
+
+
+class ExperimentLocked(Conflict):
+    """The policy changes an experiment or holdout stored before (population, arms, weights, shares or salt)."""

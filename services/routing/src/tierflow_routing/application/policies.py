@@ -10,7 +10,8 @@ from tierflow_routing.adapters import advisors, changes, customers, policies
 from tierflow_routing.adapters.changes import Change
 from tierflow_routing.adapters.policies import POLICIES, created_by
 from tierflow_routing.application.context import RoutingContext
-from tierflow_routing.application.errors import NoActivePolicy, PolicyInvalid, PolicyVersionTaken
+from tierflow_routing.application.errors import ExperimentLocked, NoActivePolicy, PolicyInvalid, PolicyVersionTaken
+from tierflow_routing.domain.experiments import locked_changes
 from tierflow_routing.domain.policy import RoutingPolicy, RoutingPolicyError, parse_routing_policy
 from tierflow_routing.domain.simulation import Outcome, Simulation, outcome, replay_assignment
 
@@ -34,12 +35,20 @@ async def active_policy(ctx: RoutingContext) -> RoutingPolicy:
 
 async def upload_policy(ctx: RoutingContext, document: str, *, actor: str) -> RoutingPolicy:
     """Store a new version (or take a stored one again) and make it active; the worker re-routes everyone
-    decided under another. Audited: who uploaded or reactivated which version, replacing which."""
+    decided under another. Audited: who uploaded or reactivated which version, replacing which. Refused
+    (ExperimentLocked) when it changes the locked terms of an experiment or holdout of any stored version."""
     policy = parse(document)
     now = ctx.clock.now()
     try:
         async with ctx.engine.begin() as conn:
             await hold_until_commit(conn, POLICIES.lock)  # the version before this one is read under the lock
+            stored = [version.document for version in await POLICIES.versions(conn)]
+            changed = locked_changes(policy, stored)
+            if changed:
+                raise ExperimentLocked(
+                    "experiments and the holdout are locked once stored (a change is a new experiment: give it a "
+                    "new id): " + "; ".join(changed)
+                )
             previous = await policies.active_version(conn)
             known = await policies.is_stored(conn, policy.version)
             if await POLICIES.store(conn, policy, now=now, activate=True, details=created_by(actor)):

@@ -17,6 +17,7 @@ from tierflow_routing.adapters import advisors
 from tierflow_routing.adapters.decision_messages import decision_message
 from tierflow_routing.domain.advisors import SeatRequest, candidates, eligible
 from tierflow_routing.domain.decision import seat_request, settle, wanted_outcome
+from tierflow_routing.domain.experiments import next_boundary
 from tierflow_routing.domain.facts import CustomerState, ProfileFacts
 from tierflow_routing.domain.policy import RoutingPolicy
 
@@ -48,6 +49,7 @@ async def route_customer(
     state.route = settled.route
     state.evaluated_at = at
     state.evaluated_policy = policy.version
+    state.experiment_review_at = next_boundary(policy, at)
     if not settled.new:
         return False
     tx.add(decision_message(state, settled.route, topic=topic))

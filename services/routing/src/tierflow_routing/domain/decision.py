@@ -13,8 +13,9 @@ from datetime import datetime
 from tierflow_common.events.ids import derived_id_str
 from tierflow_common.events.outputs import Flow, Priority, ReasonRow
 from tierflow_routing.domain.advisors import SeatRequest, held_advisor, need_level
-from tierflow_routing.domain.facts import CustomerState, ProfileFacts, Route, ScoreFacts
-from tierflow_routing.domain.policy import Conditions, Definitions, RoutingPolicy, Rule
+from tierflow_routing.domain.experiments import arm_assignment, drawn_arm, holdout_assignment
+from tierflow_routing.domain.facts import Assignment, CustomerState, ProfileFacts, Route, ScoreFacts
+from tierflow_routing.domain.policy import Arm, Conditions, Definitions, Experiment, RoutingPolicy, Rule
 
 
 def digital_active(profile: ProfileFacts, definitions: Definitions) -> bool:
@@ -59,6 +60,19 @@ def first_match(policy: RoutingPolicy, profile: ProfileFacts, score: ScoreFacts)
     raise AssertionError("a validated policy ends with a default rule")
 
 
+def experiment_for(policy: RoutingPolicy, state: CustomerState, rule: Rule, at: datetime) -> Experiment | None:
+    """The first running experiment whose population the customer (decided by `rule`) belongs to."""
+    for experiment in policy.experiments:
+        population = experiment.population
+        if not experiment.running(at):
+            continue
+        if population.rules is not None and rule.name not in population.rules:
+            continue
+        if matches(population.when, state.profile, state.score, policy.definitions):
+            return experiment
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class Wanted:
     """What the policy (or a staff override) wants for the customer, before advisor availability."""
@@ -69,6 +83,7 @@ class Wanted:
     reasons: list[ReasonRow] = field(default_factory=list)
     advisor_id: str | None = None
     active: bool = True
+    experiment: Assignment | None = None
 
 
 def seat_request(state: CustomerState, wanted: Wanted) -> SeatRequest:
@@ -90,11 +105,18 @@ def _describe(rule: Rule) -> str:
 
 
 def wanted_outcome(state: CustomerState, policy: RoutingPolicy, at: datetime) -> Wanted:
-    """Closed accounts leave every flow; an override in force wins; otherwise the first matching rule."""
+    """Closed accounts leave every flow; an override in force wins; otherwise the first matching rule, changed by
+    the customer's experiment arm. A customer in the global holdout keeps the rule's (or override's) outcome."""
     current = state.route
     if state.profile.closed:
         flow = Flow(current.flow) if current else Flow.COMMUNITY
         return Wanted(flow, Priority.NORMAL, "closed", [("account_closed", 1.0, "the account is closed")], active=False)
+    held_out = holdout_assignment(policy.holdout, state.customer_id)
+    holdout_reasons: list[ReasonRow] = []
+    if held_out is not None:
+        share = held_out.assignment_probability
+        detail = f"global holdout {held_out.experiment} ({share:.4g} of customers): no marketing outreach"
+        holdout_reasons.append(("holdout", 0.0, detail))
     override = state.override
     if override is not None and override.expires_at > at:
         detail = f"set by {override.created_by} until {override.expires_at:%Y-%m-%d %H:%M}Z: {override.reason}"
@@ -102,13 +124,37 @@ def wanted_outcome(state: CustomerState, policy: RoutingPolicy, at: datetime) ->
             Flow(override.flow),
             Priority(override.priority),
             "staff_override",
-            [("staff_override", 1.0, detail)],
+            [("staff_override", 1.0, detail), *holdout_reasons],
             advisor_id=override.advisor_id,
+            experiment=held_out,
         )
     rule = first_match(policy, state.profile, state.score)
     reasons: list[ReasonRow] = [(f"rule_{rule.name}", 1.0, _describe(rule))]
     reasons += [(code, 0.0, rule.description or code.replace("_", " ")) for code in rule.then.reasons]
-    return Wanted(rule.then.flow, rule.then.priority, rule.name, reasons)
+    wanted = Wanted(rule.then.flow, rule.then.priority, rule.name, reasons + holdout_reasons, experiment=held_out)
+    if held_out is not None:
+        return wanted  # the holdout keeps the rule's outcome and takes part in no experiment
+    experiment = experiment_for(policy, state, rule, at)
+    arm = None if experiment is None else drawn_arm(experiment, state.customer_id)
+    if experiment is None or arm is None:
+        return wanted
+    return in_arm(wanted, experiment, arm)
+
+
+def in_arm(wanted: Wanted, experiment: Experiment, arm: Arm) -> Wanted:
+    """The rule's outcome as the arm changes it (flow, priority), carrying the assignment and a reason."""
+    assignment = arm_assignment(experiment, arm)
+    changes = [f"{name} {value}" for name, value in (("flow", arm.flow), ("priority", arm.priority)) if value]
+    detail = f"experiment {experiment.id}, arm {arm.name} (p={assignment.assignment_probability:.4g}): " + (
+        ", ".join(changes) if changes else "the rule's outcome unchanged"
+    )
+    return Wanted(
+        arm.flow or wanted.flow,
+        arm.priority or wanted.priority,
+        wanted.rule,
+        [*wanted.reasons, ("experiment_arm", 0.0, detail)],
+        experiment=assignment,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +174,8 @@ def settle(
     at: datetime,
     caused_by: str | None,
 ) -> Settled:
-    """Turn what is wanted into the route: robo_advisor when no advisor is free; a new decision only on change."""
+    """Turn what is wanted into the route: robo_advisor when no advisor is free; a new decision only when the
+    flow, advisor, priority, active state or experiment arm changes."""
     flow, reasons = wanted.flow, list(wanted.reasons)
     if flow is Flow.PRIVATE_ADVISOR and advisor_id is None and wanted.active:
         flow = Flow.ROBO_ADVISOR
@@ -138,12 +185,13 @@ def settle(
     if flow is not Flow.PRIVATE_ADVISOR or not wanted.active:
         advisor_id = None
     current = state.route
-    same = current is not None and (current.flow, current.advisor_id, current.priority, current.active) == (
-        flow.value,
-        advisor_id,
-        wanted.priority.value,
-        wanted.active,
-    )
+    same = current is not None and (
+        current.flow,
+        current.advisor_id,
+        current.priority,
+        current.active,
+        current.experiment,
+    ) == (flow.value, advisor_id, wanted.priority.value, wanted.active, wanted.experiment)
     if same:
         assert current is not None
         kept = Route(
@@ -159,6 +207,7 @@ def settle(
             advisor_id=current.advisor_id,
             supersedes=current.supersedes,
             caused_by=current.caused_by,
+            experiment=current.experiment,
         )
         return Settled(kept, False)
     version = 1 if current is None else current.version + 1
@@ -175,5 +224,6 @@ def settle(
         advisor_id=advisor_id,
         supersedes=None if current is None else current.decision_id,
         caused_by=caused_by,
+        experiment=wanted.experiment,
     )
     return Settled(route, True)

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import msgspec
 
-from tierflow_common.events.outputs import ReasonRow
+from tierflow_common.events.outputs import ExperimentAssignment, ReasonRow
 
 
 class ProfileFacts(msgspec.Struct, array_like=True, gc=False):
@@ -61,6 +61,20 @@ class Override(msgspec.Struct, array_like=True, gc=False):
     advisor_id: str | None = None
 
 
+class Assignment(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """The experiment arm (or the global holdout) a decision was made in (domain/experiments.py)."""
+
+    experiment: str
+    arm: str
+    assignment_probability: float
+
+    def contract(self) -> ExperimentAssignment:
+        """As tierflow.routing.v1 and the API state it."""
+        return ExperimentAssignment(
+            experiment=self.experiment, arm=self.arm, assignment_probability=self.assignment_probability
+        )
+
+
 class Route(msgspec.Struct, array_like=True, gc=False):
     """The current routing decision."""
 
@@ -76,6 +90,7 @@ class Route(msgspec.Struct, array_like=True, gc=False):
     advisor_id: str | None = None
     supersedes: str | None = None
     caused_by: str | None = None
+    experiment: Assignment | None = None
 
 
 class CustomerState(msgspec.Struct, array_like=True):
@@ -89,3 +104,4 @@ class CustomerState(msgspec.Struct, array_like=True):
     waitlisted_since: datetime | None = None
     evaluated_at: datetime | None = None
     evaluated_policy: str | None = None  # the policy version of that evaluation, even when nothing changed
+    experiment_review_at: datetime | None = None  # the next start or end of an experiment after that evaluation

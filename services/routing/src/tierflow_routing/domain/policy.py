@@ -1,17 +1,20 @@
 """The routing policy: ordered rules, the first match wins, a default rule is mandatory.
 
 A YAML document validated by pydantic and versioned like the tier policy. Conditions in a rule's
-`when` are AND-ed; a list means "any of these"; an empty `when` matches everyone.
+`when` are AND-ed; a list means "any of these"; an empty `when` matches everyone. Optional
+`experiments` and a global `holdout` split customers into arms (domain/experiments.py assigns them;
+docs/experiments.md).
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tierflow_common.events.outputs import AgeBand, ChurnBand, Flow, Priority, Tier
+from tierflow_common.events.outputs import HOLDOUT_ARM, AgeBand, ChurnBand, Flow, Priority, Tier
 from tierflow_common.events.payloads import InvestorType, RiskLevel
 from tierflow_common.yaml_documents import load_mapping
 
@@ -71,11 +74,76 @@ class Definitions(Strict):
     community_engaged_min_accepted_90d: int = Field(default=1, ge=1)
 
 
+ExperimentId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+Salt = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f]*$")]
+
+
+class Population(Strict):
+    """Who is in an experiment: customers whose matched rule is listed and/or whose conditions hold (both, when
+    both are given), and of those the `share` drawn by the hash."""
+
+    rules: list[str] | None = Field(default=None, min_length=1, description="Names of the rules that may match.")
+    when: Conditions = Conditions()
+    share: float = Field(default=1.0, gt=0, le=1, description="The part of the matching customers enrolled.")
+
+
+class Arm(Strict):
+    """One arm: its weight and what it changes in the rule's outcome (nothing, for a control arm)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")
+    weight: int = Field(ge=1, le=1_000_000, description="Arms share the enrolled customers in proportion to weights.")
+    flow: Flow | None = None
+    priority: Priority | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_holdout(cls, name: str) -> str:
+        if name == HOLDOUT_ARM:
+            raise ValueError(f"arm name {HOLDOUT_ARM!r} is reserved for the global holdout")
+        return name
+
+
+class Experiment(Strict):
+    """An experiment: its population, its arms, the salt of its hash and when it runs."""
+
+    id: ExperimentId
+    description: str = ""
+    salt: Salt
+    population: Population = Population()
+    arms: list[Arm] = Field(min_length=2)
+    start: AwareDatetime | None = Field(default=None, description="Not assigned before (none: from activation).")
+    end: AwareDatetime | None = Field(default=None, description="Not assigned from then on (none: until removed).")
+
+    @model_validator(mode="after")
+    def _arms_and_window(self) -> Experiment:
+        names = [a.name for a in self.arms]
+        if len(names) != len(set(names)):
+            raise ValueError(f"experiment {self.id}: arm names must be unique: {names}")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise ValueError(f"experiment {self.id}: `end` must be after `start`")
+        return self
+
+    def running(self, at: datetime) -> bool:
+        """Whether customers are assigned at `at`."""
+        return (self.start is None or self.start <= at) and (self.end is None or at < self.end)
+
+
+class Holdout(Strict):
+    """The global control group: `share` of all customers, by the hash of `salt`, get no marketing outreach."""
+
+    id: ExperimentId
+    description: str = ""
+    salt: Salt
+    share: float = Field(gt=0, le=0.5, description="At most half: a holdout is a control group, not the programme.")
+
+
 class RoutingPolicy(Strict):
     version: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")
     description: str = ""
     definitions: Definitions = Definitions()
     rules: list[Rule] = Field(min_length=1)
+    holdout: Holdout | None = None
+    experiments: list[Experiment] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _default_rule_last(self) -> RoutingPolicy:
@@ -88,7 +156,21 @@ class RoutingPolicy(Strict):
         for rule in self.rules[:-1]:
             if rule.when.is_empty():
                 raise ValueError(f"rule {rule.name} matches everyone; only the last (default) rule may")
+        self._check_experiments(set(names))
         return self
+
+    def _check_experiments(self, rule_names: set[str]) -> None:
+        ids = [e.id for e in self.experiments] + ([self.holdout.id] if self.holdout else [])
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"experiment and holdout ids must be unique: {duplicates}")
+        salts = [e.salt for e in self.experiments] + ([self.holdout.salt] if self.holdout else [])
+        if len(salts) != len(set(salts)):
+            raise ValueError("every experiment and the holdout need their own salt (a shared salt correlates arms)")
+        for experiment in self.experiments:
+            unknown = sorted(set(experiment.population.rules or ()) - rule_names)
+            if unknown:
+                raise ValueError(f"experiment {experiment.id}: population names unknown rules {unknown}")
 
 
 def parse_routing_policy(text: str, *, source: str = "<routing policy>") -> RoutingPolicy:

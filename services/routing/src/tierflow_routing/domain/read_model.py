@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from tierflow_common.events.outputs import ChurnBand, Flow, Priority, Reason, Tier
+from tierflow_common.events.outputs import ChurnBand, ExperimentAssignment, Flow, Priority, Reason, Tier
 from tierflow_common.events.types import CustomerId
 
 
@@ -54,6 +54,9 @@ class RouteRead(BaseModel):
     reasons: list[Reason]
     policy_version: str
     decided_at: AwareDatetime
+    experiment: ExperimentAssignment | None = Field(
+        default=None, description="The experiment arm (or the global holdout) of the decision; null when none."
+    )
 
 
 class CustomerRouteRead(BaseModel):

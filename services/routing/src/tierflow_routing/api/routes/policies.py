@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from tierflow_common.web.errors import documented
 from tierflow_routing.api.audit_views import ChangeRead
 from tierflow_routing.api.deps import PolicyReaderDep, PolicyWriterDep, RoutingDep
-from tierflow_routing.api.views import PolicyRead, PolicyUpload, SimulationRead
+from tierflow_routing.api.policy_views import PolicyRead, PolicyUpload, SimulationRead
 from tierflow_routing.application import policies
 
 router = APIRouter(prefix="/v1/policies", tags=["policies"])
@@ -45,12 +45,18 @@ async def history(_: PolicyReaderDep, routing: RoutingDep) -> list[ChangeRead]:
     "",
     response_model=PolicyRead,
     status_code=201,
-    responses=documented(400, 409, s409="The version exists with another content."),
+    responses=documented(
+        400,
+        409,
+        s409="The version exists with another content, or the policy changes an experiment or holdout stored before.",
+    ),
     summary="Upload a new routing policy version and make it active",
     description=(
         "The YAML is validated as a whole; an invalid policy is refused with every problem named (422) and nothing "
-        "is stored. A version number cannot be reused for another content (409). Every customer decided under "
-        "another version is re-routed by the worker within seconds. Audited (`GET /v1/policies/history`). "
+        "is stored. A version number cannot be reused for another content (409), and an experiment or holdout once "
+        "stored keeps its population, arms, weights, shares and salt (409: a change is a new experiment id). "
+        "Every customer decided under another version is re-routed by the worker within seconds. "
+        "Audited (`GET /v1/policies/history`). "
         "Scope: `policy:write`."
     ),
 )

@@ -1,0 +1,73 @@
+"""The global holdout: a decision in the routing policy's holdout gets no marketing outreach. Pure.
+
+Routing puts a share of all customers in a persistent control group (docs/experiments.md) and says
+so on the decision (`experiment.arm == "holdout"`). Its playbook is planned as for anyone else, so
+the log shows what the holdout did not receive: every marketing step is cancelled at once and
+recorded `suppressed` with reason `holdout`. Service steps (advisor introductions, retention tasks:
+`message_class: service` in the playbooks) are not marketing and go out as usual.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Final
+
+from tierflow_common.events.outputs import MessageClass, NotificationStatus
+from tierflow_notification.domain.cancellation import Cancellations
+from tierflow_notification.domain.outreach import Decision, PlannedStep, outcome_id
+from tierflow_notification.domain.records import NotificationRecord
+from tierflow_notification.domain.steps import StepChange, StepStatus, StoredStep
+
+HOLDOUT: Final = "holdout"
+
+
+def held_out(step: PlannedStep, decision: Decision) -> bool:
+    """A marketing step of a decision in the global holdout."""
+    return decision.holdout and step.message_class is MessageClass.MARKETING
+
+
+def _as_cancelled(step: PlannedStep) -> StoredStep:
+    return StoredStep(
+        step_id=step.step_id,
+        customer_id=step.customer_id,
+        decision_id=step.decision_id,
+        flow=step.flow,
+        name=step.name,
+        template=step.template,
+        channels=step.channels,
+        message_class=step.message_class,
+        stop_when_active=step.stop_when_active,
+        advisor_id=step.advisor_id,
+        priority=step.priority,
+        task_due_days=step.task_due_days,
+        planned_at=step.planned_at,
+        first_due_at=step.due_at,
+        due_at=step.due_at,
+        status=StepStatus.CANCELLED,
+        attempts=0,
+        channel=None,
+    )
+
+
+def holdout_suppressions(
+    planned: Iterable[PlannedStep], decisions: Mapping[str, Decision], *, now: datetime
+) -> Cancellations:
+    """The changes (cancelled, `holdout`) and `suppressed` records of the planned marketing steps of holdout
+    decisions, by customer."""
+    suppressed = Cancellations()
+    for step in planned:
+        decision = decisions.get(step.customer_id)
+        if decision is None or not held_out(step, decision):
+            continue
+        suppressed.changes.append(StepChange(step.step_id, now, status=StepStatus.CANCELLED, last_reason=HOLDOUT))
+        suppressed.records.append(
+            NotificationRecord(
+                outcome_id(step.step_id, "cancelled", 0, HOLDOUT),
+                _as_cancelled(step),
+                step.channels[0],
+                NotificationStatus.SUPPRESSED,
+                HOLDOUT,
+            )
+        )
+    return suppressed
