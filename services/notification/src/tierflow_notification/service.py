@@ -9,9 +9,10 @@ Per batch, in one transaction with the inbox claim (the rules are in domain/canc
 - trades and logins mark the customer active, which stops the steps that stop on return
   (`customer_returned`), the reactivation ladder at once;
 - a new routing decision cancels the customer's pending steps of earlier decisions
-  (`route_changed`) and plans the steps of its flow's playbook; a decision in the routing policy's
-  global holdout has its marketing steps cancelled at once, recorded `suppressed` / `holdout`
-  (domain/holdout.py).
+  (`route_changed`) and plans the steps of its flow's playbook, unless it keeps the flow, priority
+  and advisor of the playbook in force (an experiment arm or the holdout changed): then the playbook
+  continues (domain/continuation.py); a decision in the routing policy's global holdout has its
+  marketing steps cancelled at once, recorded `suppressed` / `holdout` (domain/holdout.py).
 Each event type's handler (handlers.py) folds it into the batch's plan; this module applies it.
 Steps are sent later by the step runner (runner.py), when due.
 """
@@ -29,7 +30,8 @@ from tierflow_common.events import Topics
 from tierflow_common.kafka.delivery import BatchOutcome, Delivery
 from tierflow_notification.adapters import contacts, steps, tasks
 from tierflow_notification.domain.cancellation import cancel_steps, withdraws_marketing_consent
-from tierflow_notification.domain.holdout import holdout_suppressions
+from tierflow_notification.domain.continuation import plans_after
+from tierflow_notification.domain.holdout import holdout_suppressions, pending_suppressions
 from tierflow_notification.domain.outreach import decisions_to_plan, plan_steps
 from tierflow_notification.domain.playbooks import PlaybookSet
 from tierflow_notification.handlers import plan_batch
@@ -72,28 +74,32 @@ class NotificationService:
             projected = plan.contacts()
             await contacts.upsert_contacts(conn, projected, now=now)
             await contacts.mark_active(conn, active_at=plan.active_at, now=now)
-            seen_versions = await contacts.last_versions_for_update(conn, customer_ids=plan.decisions)
+            seen_versions, in_force = await contacts.seen_decisions_for_update(conn, customer_ids=plan.decisions)
             current = decisions_to_plan(plan.decisions, seen_versions)
+            replaced, continued, plans = plans_after(current, in_force)
 
             withdrawn = {c.customer_id for c in projected if withdraws_marketing_consent(c)}
             affected = set(current) | set(plan.active_at) | withdrawn
             known = await contacts.load_contacts(conn, affected)
+            active = await steps.active_steps_for_update(conn, affected)
             cancelled = cancel_steps(
-                await steps.active_steps_for_update(conn, affected),
-                new_decisions=current,
+                active,
+                new_decisions=replaced,
                 active_at=plan.active_at,
                 withdrawn=withdrawn,
                 contacts=known,
                 now=now,
             )
-            await steps.update_steps(conn, cancelled.changes)
-            await tasks.cancel_open_tasks(conn, customer_ids=current, now=now)
-            planned = [p for d in current.values() for p in plan_steps(d, self._playbooks, now=now)]
+            gone = {change.step_id for change in cancelled.changes}
+            held_back = pending_suppressions([s for s in active if s.step_id not in gone], continued, now=now)
+            await steps.update_steps(conn, cancelled.changes + held_back.changes)
+            await tasks.cancel_open_tasks(conn, customer_ids=replaced, now=now)
+            planned = [p for d in replaced.values() for p in plan_steps(d, self._playbooks, now=now)]
             await steps.insert_steps(conn, planned, now=now)
-            held_out = holdout_suppressions(planned, current, now=now)
+            held_out = holdout_suppressions(planned, replaced, now=now)
             await steps.update_steps(conn, held_out.changes)
-            await contacts.remember_decisions(conn, current=list(current.values()), now=now)
-            await log_records(tx, cancelled.records + held_out.records, now, self._topics)
+            await contacts.remember_decisions(conn, current=list(current.values()), plans=plans, now=now)
+            await log_records(tx, cancelled.records + held_back.records + held_out.records, now, self._topics)
         return BatchOutcome(duplicates=claim.duplicates, rejected=rejected, conflicts=claim.conflicts)
 
     async def on_assigned(self) -> None:

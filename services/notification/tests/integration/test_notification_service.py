@@ -8,13 +8,16 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import orjson
 import pytest
+from sqlalchemy import select
 
 from tierflow_common.auth import mint_token
 from tierflow_common.clock import zone_where_it_is
 from tierflow_common.db.engine import create_engine
 from tierflow_common.events import topics
+from tierflow_common.events.ids import derived_id
 from tierflow_common.infra.embedded import free_port
 from tierflow_notification.adapters import contacts
+from tierflow_notification.adapters.tables import steps as step_table
 from tierflow_notification.settings import NotificationSettings
 from tierflow_notification.worker import build
 from tierflow_testing import builders as b
@@ -221,3 +224,71 @@ async def test_a_holdout_decision_records_its_marketing_suppressed_and_its_servi
             return ("robo.onboarding", "sent", "delivered") in outcomes(await records(ns), "H2")
 
         await wait_until(onboarded, timeout_s=30, what="H2's onboarding once out of the holdout")
+
+
+async def test_a_new_arm_with_the_same_playbook_continues_it_and_sends_nothing_twice(
+    ns: Namespace, settings: NotificationSettings, log_reader
+) -> None:  # type: ignore[no-untyped-def]
+    """An experiment starting (control arm, same flow) is a new decision but not a new playbook: the steps
+    in force stay and nothing is planned again; joining the holdout suppresses the pending marketing steps;
+    another flow replaces the plan."""
+    control = {"experiment": "reactivation-sms", "arm": "control", "assignment_probability": 0.5}
+    holdout = {"experiment": "programme-holdout", "arm": "holdout", "assignment_probability": 0.1}
+    engine = create_engine(
+        settings.infra.database_url.get_secret_value(), schema=settings.db_schema, application_name="test"
+    )
+
+    async def steps_of(customer: str) -> list[tuple[str, str, int]]:
+        """(name, status, version of the decision that planned it), sorted."""
+        versions = {derived_id("routing", customer, v): v for v in range(1, 5)}
+        async with engine.connect() as conn:
+            rows = await conn.execute(
+                select(step_table.c.name, step_table.c.status, step_table.c.decision_id).where(
+                    step_table.c.customer_id == customer
+                )
+            )
+            return sorted((r.name, r.status, versions[r.decision_id]) for r in rows)
+
+    async def seen(customer: str, version: int) -> bool:
+        async with engine.connect() as conn:
+            versions, _ = await contacts.seen_decisions_for_update(conn, customer_ids=[customer])
+            return versions.get(customer) == version
+
+    try:
+        async with running(build(settings)):
+            await add_customer(ns, "E1")
+            await decide(ns, "E1", 1, "reactivation")
+
+            async def day0_out() -> bool:
+                return ("reactivation.push_day0", "sent", "delivered") in outcomes(await records(ns), "E1")
+
+            await wait_until(day0_out, timeout_s=30, what="E1's day-0 push")
+            ladder = [("day0_push", "done", 1), ("day3_sms", "pending", 1), ("day7_call", "pending", 1)]
+            assert await steps_of("E1") == ladder
+
+            await decide(ns, "E1", 2, "reactivation", experiment=control)
+            await wait_until(lambda: seen("E1", 2), timeout_s=30, what="decision 2 applied")
+            assert await steps_of("E1") == ladder  # nothing planned again, nothing cancelled
+
+            await decide(ns, "E1", 3, "reactivation", experiment=holdout)
+            await wait_until(lambda: seen("E1", 3), timeout_s=30, what="decision 3 applied")
+            assert await steps_of("E1") == [
+                ("day0_push", "done", 1),
+                ("day3_sms", "cancelled", 1),
+                ("day7_call", "cancelled", 1),
+            ]
+
+            await decide(ns, "E1", 4, "robo_advisor")
+
+            async def onboarded() -> bool:
+                return ("robo.onboarding", "sent", "delivered") in outcomes(await records(ns), "E1")
+
+            await wait_until(onboarded, timeout_s=30, what="E1's onboarding after a new flow")
+        assert sorted(await log_reader("E1")) == [
+            ("reactivation.call_day7", "suppressed", "holdout"),
+            ("reactivation.push_day0", "sent", "delivered"),  # once, though four decisions came
+            ("reactivation.sms_day3", "suppressed", "holdout"),
+            ("robo.onboarding", "sent", "delivered"),
+        ]
+    finally:
+        await engine.dispose()

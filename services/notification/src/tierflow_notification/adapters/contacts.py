@@ -11,9 +11,14 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tierflow_common.events.outputs import Flow, Priority
 from tierflow_notification.adapters.tables import contacts, customer_decisions
+from tierflow_notification.domain.continuation import PlanInForce
 from tierflow_notification.domain.governance import Contact
 from tierflow_notification.domain.outreach import Decision
+
+# The plan in force (domain/continuation.py), beside the newest decision seen.
+PLAN_COLUMNS = ("plan_decision_id", "plan_flow", "plan_priority", "plan_advisor_id")
 
 
 def _contact_row(contact: Contact, now: datetime) -> dict[str, object]:
@@ -87,56 +92,74 @@ async def load_contacts(
     }
 
 
-async def last_versions_for_update(conn: AsyncConnection, *, customer_ids: Iterable[str]) -> dict[str, int]:
-    """Lock and read the newest decision version seen per customer."""
+async def seen_decisions_for_update(
+    conn: AsyncConnection, *, customer_ids: Iterable[str]
+) -> tuple[dict[str, int], dict[str, PlanInForce]]:
+    """Lock and read, per customer, the newest decision version seen and the plan in force (if any)."""
     ids = sorted(set(customer_ids))
     if not ids:
-        return {}
+        return {}, {}
+    c = customer_decisions.c
     rows = await conn.execute(
-        select(customer_decisions.c.customer_id, customer_decisions.c.last_decision_version)
-        .where(customer_decisions.c.customer_id.in_(ids))
-        .order_by(customer_decisions.c.customer_id)
+        select(c.customer_id, c.last_decision_version, *(getattr(c, name) for name in PLAN_COLUMNS))
+        .where(c.customer_id.in_(ids))
+        .order_by(c.customer_id)
         .with_for_update()
     )
-    return {row.customer_id: row.last_decision_version for row in rows}
+    versions: dict[str, int] = {}
+    plans: dict[str, PlanInForce] = {}
+    for row in rows:
+        versions[row.customer_id] = row.last_decision_version
+        if row.plan_decision_id is not None:
+            plans[row.customer_id] = PlanInForce(
+                row.plan_decision_id, Flow(row.plan_flow), Priority(row.plan_priority), row.plan_advisor_id
+            )
+    return versions, plans
 
 
 async def current_decision_ids(conn: AsyncConnection, customer_ids: Iterable[str]) -> dict[str, UUID]:
-    """The newest decision seen per customer (customers with none are left out)."""
+    """Per customer, the decision whose steps may still go out: the plan in force, else the newest decision seen
+    (a closed account's, or one remembered before plans were; customers with none are left out)."""
     ids = sorted(set(customer_ids))
     if not ids:
         return {}
+    c = customer_decisions.c
     rows = await conn.execute(
-        select(customer_decisions.c.customer_id, customer_decisions.c.last_decision_id).where(
-            customer_decisions.c.customer_id.in_(ids)
+        select(c.customer_id, func.coalesce(c.plan_decision_id, c.last_decision_id).label("decision_id")).where(
+            c.customer_id.in_(ids)
         )
     )
-    return {row.customer_id: row.last_decision_id for row in rows}
+    return {row.customer_id: row.decision_id for row in rows}
 
 
-async def remember_decisions(conn: AsyncConnection, *, current: Sequence[Decision], now: datetime) -> None:
-    """Note each customer's newest decision, so an older one arriving later plans nothing."""
+async def remember_decisions(
+    conn: AsyncConnection, *, current: Sequence[Decision], plans: Mapping[str, PlanInForce | None], now: datetime
+) -> None:
+    """Note each customer's newest decision, so an older one arriving later plans nothing, and the plan in force
+    after it (domain/continuation.py)."""
     if not current:
         return
     stmt = insert(customer_decisions)
+    excluded = stmt.excluded
     stmt = stmt.on_conflict_do_update(
         index_elements=[customer_decisions.c.customer_id],
         set_={
-            "last_decision_version": stmt.excluded.last_decision_version,
-            "last_decision_id": stmt.excluded.last_decision_id,
-            "updated_at": stmt.excluded.updated_at,
+            name: getattr(excluded, name)
+            for name in ("last_decision_version", "last_decision_id", "updated_at", *PLAN_COLUMNS)
         },
-        where=customer_decisions.c.last_decision_version < stmt.excluded.last_decision_version,
+        where=customer_decisions.c.last_decision_version < excluded.last_decision_version,
     )
-    await conn.execute(
-        stmt,
-        [
-            {
-                "customer_id": d.customer_id,
-                "last_decision_version": d.version,
-                "last_decision_id": d.decision_id,
-                "updated_at": now,
-            }
-            for d in current
-        ],
-    )
+    await conn.execute(stmt, [_decision_row(d, plans.get(d.customer_id), now) for d in current])
+
+
+def _decision_row(decision: Decision, plan: PlanInForce | None, now: datetime) -> dict[str, object]:
+    return {
+        "customer_id": decision.customer_id,
+        "last_decision_version": decision.version,
+        "last_decision_id": decision.decision_id,
+        "updated_at": now,
+        "plan_decision_id": None if plan is None else plan.decision_id,
+        "plan_flow": None if plan is None else plan.flow.value,
+        "plan_priority": None if plan is None else plan.priority.value,
+        "plan_advisor_id": None if plan is None else plan.advisor_id,
+    }

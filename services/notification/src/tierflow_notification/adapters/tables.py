@@ -41,6 +41,10 @@ customer_decisions = Table(
     Column("last_decision_version", BigInteger, nullable=False),
     Column("last_decision_id", Uuid, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("plan_decision_id", Uuid, comment="The decision whose playbook is in force (null: none)."),
+    Column("plan_flow", Text),
+    Column("plan_priority", Text),
+    Column("plan_advisor_id", Text),
     comment="The newest routing decision seen per customer, to suppress stale ones.",
 )
 

@@ -43,6 +43,19 @@ class Cancellations:
     changes: list[StepChange] = field(default_factory=list)
     records: list[NotificationRecord] = field(default_factory=list)
 
+    def add(self, step: StoredStep, reason: str, now: datetime) -> None:
+        """Cancel `step` for `reason`, recorded `suppressed` under an id derived from the step and the reason."""
+        self.changes.append(StepChange(step.step_id, now, status=StepStatus.CANCELLED, last_reason=reason))
+        self.records.append(
+            NotificationRecord(
+                outcome_id(step.step_id, "cancelled", step.attempts, reason),
+                step,
+                step.channel or step.channels[0],
+                NotificationStatus.SUPPRESSED,
+                reason,
+            )
+        )
+
 
 def withdraws_marketing_consent(contact: Contact) -> bool:
     """Whether a customer's projection leaves some marketing consent off (or the account closed)."""
@@ -109,18 +122,6 @@ def cancel_steps(
             withdrew_consent=customer in withdrawn,
             contact=contacts.get(customer),
         )
-        if reason is None:
-            continue
-        cancelled.changes.append(
-            StepChange(step.step_id, now, status=StepStatus.CANCELLED, last_reason=reason),
-        )
-        cancelled.records.append(
-            NotificationRecord(
-                outcome_id(step.step_id, "cancelled", step.attempts, reason),
-                step,
-                step.channel or step.channels[0],
-                NotificationStatus.SUPPRESSED,
-                reason,
-            )
-        )
+        if reason is not None:
+            cancelled.add(step, reason, now)
     return cancelled

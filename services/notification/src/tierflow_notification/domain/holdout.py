@@ -4,7 +4,9 @@ Routing puts a share of all customers in a persistent control group (docs/experi
 so on the decision (`experiment.arm == "holdout"`). Its playbook is planned as for anyone else, so
 the log shows what the holdout did not receive: every marketing step is cancelled at once and
 recorded `suppressed` with reason `holdout`. Service steps (advisor introductions, retention tasks:
-`message_class: service` in the playbooks) are not marketing and go out as usual.
+`message_class: service` in the playbooks) are not marketing and go out as usual. A customer who
+joins the holdout with the same flow keeps the playbook in force (domain/continuation.py), and its
+pending marketing steps are suppressed the same way.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Final
 
-from tierflow_common.events.outputs import MessageClass, NotificationStatus
+from tierflow_common.events.outputs import MessageClass
 from tierflow_notification.domain.cancellation import Cancellations
-from tierflow_notification.domain.outreach import Decision, PlannedStep, outcome_id
-from tierflow_notification.domain.records import NotificationRecord
-from tierflow_notification.domain.steps import StepChange, StepStatus, StoredStep
+from tierflow_notification.domain.outreach import Decision, PlannedStep
+from tierflow_notification.domain.steps import StepStatus, StoredStep
 
 HOLDOUT: Final = "holdout"
 
@@ -60,14 +61,22 @@ def holdout_suppressions(
         decision = decisions.get(step.customer_id)
         if decision is None or not held_out(step, decision):
             continue
-        suppressed.changes.append(StepChange(step.step_id, now, status=StepStatus.CANCELLED, last_reason=HOLDOUT))
-        suppressed.records.append(
-            NotificationRecord(
-                outcome_id(step.step_id, "cancelled", 0, HOLDOUT),
-                _as_cancelled(step),
-                step.channels[0],
-                NotificationStatus.SUPPRESSED,
-                HOLDOUT,
-            )
-        )
+        suppressed.add(_as_cancelled(step), HOLDOUT, now)
+    return suppressed
+
+
+def pending_suppressions(
+    active: Iterable[StoredStep], continued: Mapping[str, Decision], *, now: datetime
+) -> Cancellations:
+    """The pending marketing steps of customers whose new decision continues their playbook and puts them in
+    the holdout (domain/continuation.py): cancelled, `holdout`, recorded `suppressed`. A step being
+    delivered is left to its delivery, as every cancellation does."""
+    suppressed = Cancellations()
+    for step in active:
+        decision = continued.get(step.customer_id)
+        if decision is None or not decision.holdout or step.status is StepStatus.SENDING:
+            continue
+        if step.message_class is not MessageClass.MARKETING:
+            continue
+        suppressed.add(step, HOLDOUT, now)
     return suppressed
