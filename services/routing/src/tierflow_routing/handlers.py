@@ -38,6 +38,8 @@ def profile_facts(event: ProfileUpdated) -> ProfileFacts:
         last_trade_at=p.trading.last_trade_at,
         last_login_at=p.engagement.last_login_at,
         computed_at=p.computed_at,
+        net_inflow_30d=p.assets.net_inflow_30d,
+        net_inflow_90d=p.assets.net_inflow_90d,
     )
 
 

@@ -29,6 +29,8 @@ class ProfileFacts(msgspec.Struct, array_like=True, gc=False):
     last_trade_at: datetime | None = None
     last_login_at: datetime | None = None
     computed_at: datetime | None = None
+    net_inflow_30d: Decimal = Decimal(0)  # appended (array_like): states stored before read as zero
+    net_inflow_90d: Decimal = Decimal(0)
 
 
 class ScoreFacts(msgspec.Struct, array_like=True, gc=False):
