@@ -16,7 +16,7 @@ def test_checked_in_schemas_match_the_models() -> None:
 
 def test_every_event_type_has_a_schema_naming_its_topic_and_key() -> None:
     documents = schema_documents()
-    assert len(documents) == 10
+    assert len(documents) == 11
     for name, document in documents.items():
         assert document["x-key"] == "customer_id", name
         assert document["x-topic"].startswith("tierflow."), name

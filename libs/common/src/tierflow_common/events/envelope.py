@@ -8,6 +8,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from tierflow_common.events import topics
+from tierflow_common.events.outcomes import OutcomeRecordedPayload
 from tierflow_common.events.outputs import (
     NotificationRecordedPayload,
     ProfileUpdatedPayload,
@@ -86,6 +87,11 @@ class NotificationRecorded(Envelope):
     payload: NotificationRecordedPayload
 
 
+class OutcomeRecorded(Envelope):
+    event_type: Literal["outcome.recorded"] = "outcome.recorded"
+    payload: OutcomeRecordedPayload
+
+
 InputEvent: TypeAlias = Annotated[
     TradeExecuted | LoginSucceeded | LoginFailed | ContactLogged | BalanceSnapshot | CustomerUpdated,
     Field(discriminator="event_type"),
@@ -100,7 +106,8 @@ Event: TypeAlias = Annotated[
     | ProfileUpdated
     | ScoreChanged
     | RoutingDecided
-    | NotificationRecorded,
+    | NotificationRecorded
+    | OutcomeRecorded,
     Field(discriminator="event_type"),
 ]
 
@@ -117,6 +124,7 @@ EVENT_TOPIC: dict[str, str] = {
     "score.changed": topics.SCORE,
     "routing.decided": topics.ROUTING,
     "notification.recorded": topics.NOTIFICATION,
+    "outcome.recorded": topics.OUTCOME,
 }
 """The one topic each event type belongs on."""
 
@@ -131,4 +139,5 @@ EVENT_MODELS: tuple[type[Envelope], ...] = (
     ScoreChanged,
     RoutingDecided,
     NotificationRecorded,
+    OutcomeRecorded,
 )

@@ -13,10 +13,11 @@ PROFILE: Final = "tierflow.profile.v1"
 SCORE: Final = "tierflow.score.v1"
 ROUTING: Final = "tierflow.routing.v1"
 NOTIFICATION: Final = "tierflow.notification.v1"
+OUTCOME: Final = "tierflow.outcome.v1"
 DEAD_LETTER: Final = "tierflow.dlq.v1"
 
 INPUT_TOPICS: Final = (TRADE, LOGIN, CONTACT, BALANCE, CUSTOMER)
-PIPELINE_TOPICS: Final = (PROFILE, SCORE, ROUTING, NOTIFICATION)
+PIPELINE_TOPICS: Final = (PROFILE, SCORE, ROUTING, NOTIFICATION, OUTCOME)
 ALL_TOPICS: Final = (*INPUT_TOPICS, *PIPELINE_TOPICS, DEAD_LETTER)
 
 
