@@ -145,6 +145,8 @@ def profile_updated(
     consents: dict[str, bool] | None = None,
     digital_logins_30d: int = 0,
     accepted_90d: int = 0,
+    net_inflow_30d: str = "0",
+    net_inflow_90d: str = "0",
 ) -> Any:
     """A tierflow.profile.v1 event as the profile service publishes it (computed at `at`)."""
     from tierflow_common.events import ProfileUpdated
@@ -165,7 +167,12 @@ def profile_updated(
                 "computed_at": moment,
                 "first_seen_at": first_seen_at or first_trade or moment,
                 "last_event_at": moment,
-                "assets": {"total_assets": total_assets, "as_of": moment if total_assets else None},
+                "assets": {
+                    "total_assets": total_assets,
+                    "as_of": moment if total_assets else None,
+                    "net_inflow_30d": net_inflow_30d,
+                    "net_inflow_90d": net_inflow_90d,
+                },
                 "trading": {
                     "trades_total": 1 if last_trade_at else 0,
                     "first_trade_at": first_trade,

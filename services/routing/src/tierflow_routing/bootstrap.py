@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from tierflow_common.cache import create_redis
 from tierflow_common.clock import Clock, WallClock
 from tierflow_common.db.engine import create_engine
 from tierflow_common.db.outbox import Outbox, OutboxMode
-from tierflow_common.events.topics import PROFILE, ROUTING, SCORE, Topics
+from tierflow_common.events.topics import OUTCOME, PROFILE, ROUTING, SCORE, Topics
 from tierflow_common.gauges import refresh_periodically, review_backlog_refresher
 from tierflow_common.runtime import ServiceRuntime
 from tierflow_common.web.ratelimit import RateLimiter
@@ -20,6 +21,7 @@ from tierflow_common.wiring import consumer_loop, pipeline_parts, service_runtim
 from tierflow_routing.adapters.route_cache import RouteCache
 from tierflow_routing.application.active_policy import ActivePolicy
 from tierflow_routing.application.context import RoutingContext
+from tierflow_routing.application.outcomes import OutcomeSettings
 from tierflow_routing.gauges import routing_gauges
 from tierflow_routing.service import RoutingService
 from tierflow_routing.settings import RoutingSettings
@@ -33,9 +35,12 @@ def build_cache(settings: RoutingSettings) -> RouteCache:
     return RouteCache(redis, ttl_s=settings.cache_ttl_s, namespace=settings.cache_namespace)
 
 
-def build(settings: RoutingSettings) -> ServiceRuntime:
-    """Build the routing worker: consumer loop on profiles and scores, sweeper, cache repair, gauges."""
-    parts = pipeline_parts("routing", settings)
+def build(settings: RoutingSettings, *, clock: Clock | None = None) -> ServiceRuntime:
+    """Build the routing worker: consumer loop on profiles and scores, sweeper, cache repair, gauges.
+
+    `clock` replaces the one the settings name (tests move time to mature outcome windows).
+    """
+    parts = pipeline_parts("routing", settings, clock=clock)
     cache = build_cache(settings)
     policy = ActivePolicy(
         engine=parts.engine,
@@ -52,7 +57,12 @@ def build(settings: RoutingSettings) -> ServiceRuntime:
         decisions_topic=parts.topics.name(ROUTING),
         override_max_days=settings.override_max_days,
     )
-    service = RoutingService(ctx, sweep_batch=settings.sweep_batch)
+    outcomes = OutcomeSettings(
+        topic=parts.topics.name(OUTCOME),
+        grace=timedelta(seconds=settings.outcome_grace_s),
+        batch=settings.sweep_batch,
+    )
+    service = RoutingService(ctx, outcomes=outcomes, sweep_batch=settings.sweep_batch)
     loop = consumer_loop(parts, subscribe=[PROFILE, SCORE], processor=service)
     gauges = partial(refresh_periodically, refresh=routing_gauges(parts.engine, parts.clock))
     backlog = partial(refresh_periodically, refresh=review_backlog_refresher("routing", parts.engine, "customers"))

@@ -12,3 +12,9 @@ ADVISOR_LOAD = Gauge("tierflow_routing_advisor_load", "Customers assigned per ad
 ADVISOR_CAPACITY = Gauge("tierflow_routing_advisor_capacity", "Capacity per active advisor.", ["advisor_id", "region"])
 WAITLIST = Gauge("tierflow_routing_waitlist", "Customers waiting for an advisor with free capacity.")
 OVERRIDES = Gauge("tierflow_routing_overrides_active", "Staff overrides in force.")
+OUTCOMES = Counter(
+    "tierflow_outcomes_total",
+    "Matured outcome windows (outcome=matured) and the outcomes true in them, by the decision's flow and experiment "
+    "arm (none when in no experiment) and the window's length in days.",
+    ["flow", "experiment", "arm", "outcome", "window"],
+)

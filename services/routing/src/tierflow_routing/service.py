@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tierflow_common.kafka.delivery import BatchOutcome, Delivery
 from tierflow_routing.adapters import advisors, customers, overrides, routes
+from tierflow_routing.application import outcomes
 from tierflow_routing.application.context import RoutingContext
+from tierflow_routing.application.outcomes import Fact, OutcomeSettings
 from tierflow_routing.application.routing import route_customer, snapshot
 from tierflow_routing.domain.facts import CustomerState
 from tierflow_routing.handlers import HANDLERS
@@ -24,8 +26,9 @@ from tierflow_routing.handlers import HANDLERS
 class RoutingService:
     """Keeps each customer's facts and current route, logs every decision and publishes tierflow.routing.v1."""
 
-    def __init__(self, ctx: RoutingContext, *, sweep_batch: int = 500) -> None:
+    def __init__(self, ctx: RoutingContext, *, outcomes: OutcomeSettings, sweep_batch: int = 500) -> None:
         self._ctx = ctx
+        self._outcomes = outcomes
         self._sweep_batch = sweep_batch
         # Waiting customers offered the current free places and not placed (e.g. no advisor speaks
         # their need): not offered again until the free capacity changes, so a sweep cannot spin.
@@ -45,6 +48,7 @@ class RoutingService:
             stored = await customers.STORE.load_for_update(tx.connection, {d.event.customer_id for d in deliveries})
             touched: dict[str, CustomerState] = {}
             decided: list[CustomerState] = []
+            facts: dict[str, list[Fact]] = {}
             stale: set[UUID] = set()
             for delivery in deliveries:
                 event = delivery.event
@@ -55,6 +59,9 @@ class RoutingService:
                 if at is None:
                     stale.add(event.event_id)
                     continue
+                seen = outcomes.seen_after(state, event)
+                if seen is not None:
+                    facts.setdefault(customer_id, []).append(seen)
                 if state.evaluated_at is not None and at < state.evaluated_at:
                     at = state.evaluated_at
                 if await route_customer(
@@ -62,6 +69,7 @@ class RoutingService:
                 ):
                     decided.append(snapshot(state))  # every decision goes to the log, even two in one batch
             await self._save(tx.connection, touched.values(), decided)
+            await outcomes.record_batch(tx, decided=decided, facts=facts)
         await self.refresh_cache(touched)
         return BatchOutcome(duplicates=stale)
 
@@ -99,9 +107,17 @@ class RoutingService:
                 if await route_customer(tx, state, policy, at=at, caused_by=None, topic=ctx.decisions_topic):
                     decided.append(snapshot(state))
             await self._save(conn, due, decided)
+            await outcomes.record_batch(tx, decided=decided, facts={})
         if due:
             await self.refresh_cache({s.customer_id: s for s in due})
-        return len(due)
+        return len(due) + await self.mature_outcomes()
+
+    async def mature_outcomes(self) -> int:
+        """Mature the outcome windows that are due (one batch), publish them, count them once committed."""
+        async with self._ctx.outbox.transaction() as tx:
+            matured = await outcomes.mature_due(tx, settings=self._outcomes, now=self._ctx.clock.now())
+        outcomes.count(matured)
+        return len(matured)
 
     async def _offer_free_places(self, conn: AsyncConnection) -> None:
         """Waiting customers some advisor with room could take become due, oldest first, one per free place."""

@@ -42,6 +42,9 @@ class RoutingSettings(ServiceSettings, JwtSettings):
         description="Proxies whose X-Forwarded-For names the client (whom requests without a token count against).",
     )
     override_max_days: int = Field(default=90, ge=1)
+    outcome_grace_s: float = Field(
+        default=3600, ge=0, description="How long an outcome window waits after its end for late facts."
+    )
 
     def check_secrets(self) -> None:
         """Refuse to serve with a key that cannot verify tokens safely (libs/common's one check)."""

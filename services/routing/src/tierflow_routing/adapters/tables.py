@@ -168,5 +168,31 @@ change_audit = Table(
 )
 Index("change_audit_subject", change_audit.c.subject, change_audit.c.subject_id, change_audit.c.at)
 
+decision_outcomes = Table(
+    "decision_outcomes",
+    metadata,
+    Column("decision_id", Uuid, primary_key=True),
+    Column("window_days", Integer, primary_key=True, comment="7, 30 or 90"),
+    Column("customer_id", Text, nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False, comment="decided_at plus window_days: the window's end."),
+    Column("status", Text, nullable=False, comment="pending or matured"),
+    Column(
+        "baseline", JSONB, nullable=False, comment="The decision and what was true then (domain/outcomes.Baseline)."
+    ),
+    Column("facts", JSONB, nullable=False, comment="The running facts folded in since (domain/outcomes.WindowFacts)."),
+    Column("superseded_at", DateTime(timezone=True), comment="When a later decision replaced it before the end."),
+    Column("superseded_by", Uuid),
+    Column("outcome", JSONB, comment="The outcome, once matured (as on tierflow.outcome.v1)."),
+    Column("matured_at", DateTime(timezone=True)),
+    comment="One row per decision and attribution window (docs/experiments.md, outcomes).",
+)
+Index("decision_outcomes_due", decision_outcomes.c.due_at, postgresql_where=decision_outcomes.c.status == "pending")
+Index(
+    "decision_outcomes_pending_customer",
+    decision_outcomes.c.customer_id,
+    postgresql_where=decision_outcomes.c.status == "pending",
+)
+
 processed_events = add_inbox_table(metadata, with_content_hash=False)  # unused: routing dedupes by version
 outbox = add_outbox_table(metadata)
