@@ -110,6 +110,22 @@ def business_dashboard() -> models.Dashboard:
             )
         )
         .with_panel(
+            timeseries_panel(
+                "30-day outcomes by experiment arm (share of matured windows)",
+                "Of the 30-day windows matured over the last day, the share where the customer traded again or "
+                "kept the tier (docs/experiments.md; superseded windows included; not an effect estimate).",
+                [
+                    Query(
+                        'sum by (experiment, arm, outcome) (increase(tierflow_outcomes_total{window="30", '
+                        'outcome=~"traded_again|kept_or_regained_tier"}[1d])) / ignoring(outcome) group_left '
+                        'sum by (experiment, arm) (increase(tierflow_outcomes_total{window="30", '
+                        'outcome="matured"}[1d]))',
+                        "{{experiment}} {{arm}} {{outcome}}",
+                    )
+                ],
+            )
+        )
+        .with_panel(
             stat_panel(
                 "Staff overrides in force",
                 "Routes set by staff instead of the policy (each is logged).",
