@@ -21,11 +21,13 @@ The holdout and customers with no flow get no effect (no outreach).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +230,17 @@ def draw_outcomes(
 ) -> list[Outcome]:
     """Every customer's outcome, with `flow_of` saying which flow the routing decision put them in."""
     return [draw_outcome(p, flow_of(p), effects, now=now, seed=seed) for p in population]
+
+
+def held_out(holdout: HoldoutCopy, customer_id: str) -> bool:
+    """The routing service's holdout rule, recomputed (docs/experiments.md, "The formula")."""
+    digest = hashlib.sha256(f"{holdout.salt}:{customer_id}".encode()).digest()
+    return Fraction(int.from_bytes(digest[:8], "big"), 2**64) < Fraction(repr(holdout.share))
+
+
+def assumed_flow(persona: Persona, effects: Effects) -> str | None:
+    """The decision the live stream assumes for a dormant customer: the default policy's reactivation flow,
+    or no outreach when the effects file's copy of the holdout holds them out."""
+    if effects.holdout is not None and held_out(effects.holdout, persona.customer_id):
+        return None
+    return "reactivation"
