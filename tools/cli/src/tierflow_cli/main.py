@@ -56,9 +56,25 @@ def simulate(
     follow: Annotated[bool, typer.Option(help="Keep producing live events after the history.")] = False,
     duplicate_rate: Annotated[float, typer.Option(help="Share of events sent twice.")] = 0.0,
     malformed_rate: Annotated[float, typer.Option(help="Share of extra malformed events.")] = 0.0,
+    effects: Annotated[
+        Path | None,
+        typer.Option(help="True flow effects (YAML, tools/simulator/effects/example.yaml): needs --follow."),
+    ] = None,
 ) -> None:
     """Produce a synthetic brokerage's events to the input topics (KAFKA_BOOTSTRAP_SERVERS)."""
     load_dev_env()
+    from tierflow_simulator.behaviour import EffectsError, load_effects
+
+    true_effects = None
+    if effects is not None:
+        if not follow:
+            console.print("[red]--effects changes the live stream: add --follow.[/]")
+            raise typer.Exit(2)
+        try:
+            true_effects = load_effects(effects)
+        except EffectsError as error:
+            console.print(f"[red]{error}[/]")
+            raise typer.Exit(2) from error
     from tierflow_common.config import InfraSettings
     from tierflow_common.events.topics import Topics
     from tierflow_common.kafka.connection import client_options
@@ -80,6 +96,7 @@ def simulate(
                     follow=follow,
                     duplicate_rate=duplicate_rate,
                     malformed_rate=malformed_rate,
+                    effects=true_effects,
                 ),
                 topics=Topics(infra.topic_prefix),
             )

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+from tierflow_simulator.behaviour import Effects, assumed_flow, draw_outcome
 from tierflow_simulator.events import EventFactory, SimEvent
 from tierflow_simulator.population import Persona, Segment
 
@@ -87,10 +88,36 @@ def history(
     return events
 
 
-def live(population: list[Persona], *, seed: int, clock: Callable[[], datetime] | None = None) -> Iterator[SimEvent]:
+def comebacks(
+    dormant: list[Persona], effects: Effects, *, start: datetime, seed: int
+) -> list[tuple[datetime, str, Persona]]:
+    """What the behavioural model says dormant customers do after a decision at `start` (flow by `assumed_flow`):
+    a return (a login and a trade) or a departure (assets moved out), at a time within the horizon;
+    latest first, so the stream pops the next one from the end."""
+    horizon = timedelta(days=effects.horizon_days)
+    plan: list[tuple[datetime, str, Persona]] = []
+    for persona in dormant:
+        outcome = draw_outcome(persona, assumed_flow(persona, effects), effects, now=start, seed=seed)
+        if outcome.returned:
+            # draw < p_return, so draw / p_return is uniform in [0, 1): a time spread over the horizon.
+            plan.append((start + horizon * (outcome.draw / outcome.p_return), "return", persona))
+        elif not outcome.retained:
+            plan.append((start + horizon * (1 - outcome.churn_hazard) * outcome.draw, "leave", persona))
+    plan.sort(key=lambda item: (item[0], item[2].customer_id), reverse=True)
+    return plan
+
+
+def live(
+    population: list[Persona],
+    *,
+    seed: int,
+    clock: Callable[[], datetime] | None = None,
+    effects: Effects | None = None,
+) -> Iterator[SimEvent]:
     """An endless stream at the current time: trades, logins and contacts by activity, plus asset moves.
 
-    Some customers grow (a B crossing into A), some withdraw, and a few dormant ones come back.
+    Some customers grow (a B crossing into A), some withdraw, and a few dormant ones come back: at random
+    without `effects`; with them, as the behavioural model says (`comebacks`).
     """
     from datetime import UTC
 
@@ -101,10 +128,20 @@ def live(population: list[Persona], *, seed: int, clock: Callable[[], datetime] 
     dormant = [p for p in population if p.segment is Segment.DORMANT]
     weights = [p.activity_weight for p in active]
     assets = {p.customer_id: p.assets for p in population}
+    due = [] if effects is None else comebacks(dormant, effects, start=now_fn(), seed=seed)
     while True:
         now = now_fn()
+        if due and due[-1][0] <= now:
+            at, kind, persona = due.pop()
+            if kind == "return":
+                yield factory.login(persona, at)
+                yield factory.trade(persona, at)
+            else:  # leaves: moves everything out
+                yield factory.balance(persona, at, Decimal("0"), -assets[persona.customer_id])
+                assets[persona.customer_id] = Decimal("0")
+            continue
         roll = rng.random()
-        if roll < 0.01 and dormant:
+        if roll < 0.01 and dormant and effects is None:
             persona = rng.choice(dormant)  # a dormant customer comes back and trades
             yield factory.login(persona, now)
             yield factory.trade(persona, now)

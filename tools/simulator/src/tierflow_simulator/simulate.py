@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tierflow_common.events.topics import Topics
 from tierflow_common.kafka.producer import EventProducer
+from tierflow_simulator.behaviour import Effects
 from tierflow_simulator.events import SimEvent
 from tierflow_simulator.history import history, live
 from tierflow_simulator.population import make_population
@@ -35,6 +36,9 @@ class SimulationOptions:
     duplicate_rate: float = 0.0
     malformed_rate: float = 0.0
     now: datetime | None = None
+    effects: Effects | None = None
+    """True flow effects (`--effects FILE`): dormant customers come back or leave in the live stream as the
+    behavioural model says; None keeps the stream exactly as without it."""
 
 
 @dataclass
@@ -149,7 +153,7 @@ async def run_simulation(
     if options.follow:
         await produce(
             producer,
-            live(population, seed=options.seed),
+            live(population, seed=options.seed, effects=options.effects),
             topics=topics,
             rate=options.rate or 50.0,
             report=report,
