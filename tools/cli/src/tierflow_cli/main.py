@@ -11,12 +11,14 @@ import typer
 from rich.console import Console
 
 from tierflow_cli.devenv import load_dev_env
+from tierflow_cli.experiment_commands import experiments_app
 from tierflow_cli.profile_commands import profile_app
 from tierflow_cli.scoring_commands import scoring_app
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="tierflow: customer tiering and channel routing.")
 app.add_typer(profile_app, name="profile")
 app.add_typer(scoring_app, name="scoring")
+app.add_typer(experiments_app, name="experiments")
 console = Console()
 
 

@@ -47,3 +47,11 @@ class PolicyVersionTaken(Conflict):
 
 class ExperimentLocked(Conflict):
     """The policy changes an experiment or holdout stored before (population, arms, weights, shares or salt)."""
+
+
+class UnknownExperiment(NotFound):
+    """No routing policy version defines the experiment or holdout."""
+
+
+class ReportInvalid(Invalid):
+    """An experiment report asked for a window, outcome or control that does not exist."""

@@ -37,6 +37,9 @@ class Baseline(msgspec.Struct, frozen=True, kw_only=True):
     tier: str
     churn_band: str | None = None
     experiment: Assignment | None = None
+    # Activity before the decision (logins in 30 days, digital and branch, plus trades in 90 days): the
+    # covariate that narrows experiment intervals (CUPED, domain/experiment_stats.py). None: not kept.
+    pre_activity: int | None = None
 
 
 class ProfileSeen(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,7 +126,15 @@ def baseline_of(state: CustomerState) -> Baseline | None:
         tier=state.score.tier or "C",
         churn_band=state.score.churn_band,
         experiment=route.experiment,
+        pre_activity=pre_activity(state),
     )
+
+
+def pre_activity(state: CustomerState) -> int:
+    """What the customer did before the decision: logins in the last 30 days (digital and branch) and trades in
+    the last 90, as the profile routing holds says."""
+    p = state.profile
+    return p.digital_logins_30d + p.branch_logins_30d + p.trades_90d
 
 
 def profile_seen(state: CustomerState) -> ProfileSeen | None:

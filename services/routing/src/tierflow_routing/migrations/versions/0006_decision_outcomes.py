@@ -4,7 +4,7 @@ Decisions made before this migration open no windows (their baselines were not k
 
 Revision ID: 0006_decision_outcomes
 Revises: 0005_decision_experiment
-Create Date: 2026-12-15
+Create Date: 2026-12-01
 """
 
 import sqlalchemy as sa
