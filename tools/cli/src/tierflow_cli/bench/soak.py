@@ -53,6 +53,7 @@ class Sample:
     inbox: dict[str, int]
     outbox: dict[str, int]
     lag: dict[str, int]
+    produced: int
     token_cache: float
     limiter_windows: float
     api_reads: int
@@ -179,10 +180,10 @@ async def _sample(
                 )
     finally:
         await engine.dispose()
-    lag = {}
+    lag, ends = {}, {}
     for service, subscribed in SUBSCRIBED.items():
         committed, end = await group_progress(bench.options, f"bench-soak-{service}", map(names.name, subscribed))
-        lag[service] = end - committed
+        lag[service], ends[service] = end - committed, end
     gauges = {"tierflow_api_token_cache_entries": float("nan"), "tierflow_api_rate_limit_windows": float("nan")}
     async with httpx.AsyncClient(base_url=url, timeout=5.0) as client:
         for line in (await client.get("/metrics")).text.splitlines():
@@ -195,6 +196,7 @@ async def _sample(
         inbox=inbox,
         outbox=outbox,
         lag=lag,
+        produced=ends["profile"],  # every input event (the profile service reads them all)
         token_cache=gauges["tierflow_api_token_cache_entries"],
         limiter_windows=gauges["tierflow_api_rate_limit_windows"],
         api_reads=reads.ok,
@@ -227,6 +229,9 @@ def _report(samples: list[Sample], reads: Reads, minutes: float, rate: float) ->
         row(f"outbox rows {service}", lambda s, n=service: s.outbox[n])
     for service in first.lag:
         row(f"consumer lag (messages) {service}", lambda s, n=service: s.lag[n])
+    row("input events on the topics", lambda s: s.produced)
     console.print(table)
+    rate_in = (last.produced - middle.produced) / (last.at_s - middle.at_s)
+    console.print(f"input over the second half: {rate_in:,.0f} events/s (asked for {rate:g})")
     console.print(f"API reads answered 200/404: {reads.ok:,}; anything else: {reads.other or 'none'}")
     console.print(f"process: pid {os.getpid()} sampled every {SAMPLE_S:.0f} s, {len(samples)} samples")
