@@ -19,6 +19,7 @@ from tierflow_routing.domain.outcomes import (
     fold_profile,
     fold_score,
     is_due,
+    kept,
     open_windows,
     outcome,
     supersede,
@@ -194,3 +195,18 @@ def test_the_metric_names_are_the_true_outcomes_and_the_band_direction() -> None
     fold_profile(window, profile(day(1), last_login_at=day(1)))
     fold_score(window, ScoreSeen(decided_at=day(2), tier="A", churn_band="low"))
     assert outcome(window).true_names() == ["logged_in", "kept_or_regained_tier", "churn_band_down"]
+
+
+def test_only_news_for_an_outcome_needs_a_write() -> None:
+    window = windows()[30]
+    stored = kept(window)
+    fold_profile(window, profile(day(2), last_login_at=day(2)))
+    assert kept(window) != stored  # the first login after the decision
+    stored = kept(window)
+    fold_profile(window, profile(day(3), last_login_at=day(3)))  # another login: the first is kept
+    fold_score(window, ScoreSeen(decided_at=day(3), tier="C", churn_band="medium"))  # the same tier and band
+    assert kept(window) == stored and window.facts.profile_as_of == day(3)  # only bookkeeping moved
+    fold_profile(window, profile(day(4), last_login_at=day(3), net_inflow_30d=Decimal("1500.00")))
+    assert kept(window) != stored  # money came in
+    stored = kept(window)
+    assert supersede(window, decision_id="d-2", at=day(5)) and kept(window) != stored

@@ -40,9 +40,14 @@ def seen_after(state: CustomerState, event: object) -> Fact | None:
 async def record_batch(
     tx: OutboxTransaction, *, decided: Sequence[CustomerState], facts: Mapping[str, Sequence[Fact]]
 ) -> None:
-    """Open the windows of the batch's decisions, mark earlier ones superseded, fold the batch's facts in."""
+    """Open the windows of the batch's decisions, mark earlier ones superseded, fold the batch's facts in.
+
+    Only windows that are new, newly superseded, or whose outcome-bearing facts changed are written: most
+    events of a customer (a second login, another trade) change nothing a window keeps, and rewriting every
+    pending window of every customer in the batch was most of routing's cost per event."""
     customer_ids = {s.customer_id for s in decided} | set(facts)
     windows = await store.pending_for_update(tx.connection, customer_ids=customer_ids)
+    before = {(w.baseline.decision_id, w.window_days): rules.kept(w) for w in windows}
     by_customer: dict[str, list[Window]] = {}
     for window in windows:
         by_customer.setdefault(window.baseline.customer_id, []).append(window)
@@ -63,7 +68,13 @@ async def record_batch(
                     rules.fold_profile(window, fact)
                 else:
                     rules.fold_score(window, fact)
-    await store.save_pending(tx.connection, windows=[w for held in by_customer.values() for w in held])
+    changed = [
+        w
+        for held in by_customer.values()
+        for w in held
+        if before.get((w.baseline.decision_id, w.window_days)) != rules.kept(w)
+    ]
+    await store.save_pending(tx.connection, windows=changed)
 
 
 async def mature_due(

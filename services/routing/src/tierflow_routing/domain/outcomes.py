@@ -223,6 +223,25 @@ def fold_score(window: Window, seen: ScoreSeen) -> None:
     _take_score_state(window, seen)
 
 
+def kept(window: Window) -> tuple[object, ...]:
+    """What a stored window must keep: the facts an outcome is made of and its supersession. When and from which
+    version the end state was taken (`profile_as_of`, `score_as_of`) is bookkeeping: a newer profile or score
+    that changes none of the figures need not be written (a customer's versions arrive in order)."""
+    f = window.facts
+    return (
+        f.first_trade_at,
+        f.first_login_at,
+        f.closed_at,
+        f.dormant_at,
+        f.net_inflow_30d,
+        f.net_inflow_90d,
+        f.tier,
+        f.churn_band,
+        window.superseded_at,
+        window.superseded_by,
+    )
+
+
 def supersede(window: Window, *, decision_id: str, at: datetime) -> bool:
     """A later decision of the customer made before the window's end: record the first one; True when marked."""
     if window.superseded_at is not None or decision_id == window.baseline.decision_id:
