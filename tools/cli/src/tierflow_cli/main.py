@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -283,7 +284,14 @@ def bench(
     if scenario not in ("all", "pipeline", "profile", "storage", "scoring", "sweeper", "notification", "api", "soak"):
         console.print(f"[red]unknown scenario {scenario}[/]")
         raise typer.Exit(2)
+    # SIGTERM unwinds like Ctrl-C, so every scenario stops the services and servers it started (they run in
+    # sessions of their own and would outlive a bench killed outright).
+    signal.signal(signal.SIGTERM, _interrupt)
     asyncio.run(go())
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 if __name__ == "__main__":
