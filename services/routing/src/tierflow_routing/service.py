@@ -55,12 +55,13 @@ class RoutingService:
                 customer_id = event.customer_id
                 state = touched.get(customer_id) or stored.get(customer_id) or CustomerState(customer_id=customer_id)
                 touched[customer_id] = state
+                prior, decided_at = outcomes.seen_after(state, event), outcomes.decided_at(state)
                 at = HANDLERS[type(event)](state, event)
                 if at is None:
                     stale.add(event.event_id)
                     continue
                 seen = outcomes.seen_after(state, event)
-                if seen is not None:
+                if seen is not None and outcomes.is_news(prior, seen, decided_at):
                     facts.setdefault(customer_id, []).append(seen)
                 if state.evaluated_at is not None and at < state.evaluated_at:
                     at = state.evaluated_at

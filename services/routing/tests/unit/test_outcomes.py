@@ -20,6 +20,7 @@ from tierflow_routing.domain.outcomes import (
     fold_score,
     is_due,
     kept,
+    news_for_windows,
     open_windows,
     outcome,
     supersede,
@@ -210,3 +211,36 @@ def test_only_news_for_an_outcome_needs_a_write() -> None:
     assert kept(window) != stored  # money came in
     stored = kept(window)
     assert supersede(window, decision_id="d-2", at=day(5)) and kept(window) != stored
+
+
+def test_a_second_trade_or_login_after_the_latest_decision_is_no_news_for_any_window() -> None:
+    before = profile(day(2), last_trade_at=day(-40), last_login_at=day(1))
+    login = profile(day(3), last_trade_at=day(-40), last_login_at=day(3))
+    assert not news_for_windows(before, login, DECIDED)  # a login after the decision was seen already
+    assert news_for_windows(profile(day(0), last_login_at=day(-2)), login, DECIDED)  # the first one since
+    trade = profile(day(3), last_trade_at=day(3), last_login_at=day(1))
+    assert news_for_windows(before, trade, DECIDED)  # the first trade since the decision
+    assert not news_for_windows(trade, profile(day(4), last_trade_at=day(4), last_login_at=day(1)), DECIDED)
+    money = profile(day(4), last_trade_at=day(-40), last_login_at=day(1), net_inflow_30d=Decimal("10.00"))
+    assert news_for_windows(before, money, DECIDED)
+    assert news_for_windows(before, profile(day(4), last_login_at=day(1), closed=True), DECIDED)
+    assert news_for_windows(None, login, None)  # nothing known before: always news
+    same = ScoreSeen(decided_at=day(3), tier="C", churn_band="medium")
+    assert not news_for_windows(ScoreSeen(decided_at=day(1), tier="C", churn_band="medium"), same, DECIDED)
+    assert news_for_windows(same, ScoreSeen(decided_at=day(4), tier="D", churn_band="medium"), DECIDED)
+
+
+def test_skipping_what_is_no_news_keeps_every_window_as_folding_everything_would() -> None:
+    """Over a stream of profiles, folding only the news gives the same kept facts as folding every one."""
+    stream = [profile(day(n / 2), last_trade_at=day(max(-40, n // 5 - 3)), last_login_at=day(n / 3 - 1),
+                      net_inflow_30d=Decimal(n // 7)) for n in range(0, 120)]  # fmt: skip
+    everything, news = windows(), windows()
+    prior = None
+    for seen in stream:
+        for window in everything.values():
+            fold_profile(window, seen)
+        if news_for_windows(prior, seen, DECIDED):
+            for window in news.values():
+                fold_profile(window, seen)
+        prior = seen
+    assert {d: kept(w) for d, w in news.items()} == {d: kept(w) for d, w in everything.items()}

@@ -37,6 +37,16 @@ def seen_after(state: CustomerState, event: object) -> Fact | None:
     return rules.profile_seen(state) if isinstance(event, ProfileUpdated) else rules.score_seen(state)
 
 
+def decided_at(state: CustomerState) -> datetime | None:
+    """When the customer's latest decision was made (None: never routed, so no window is open)."""
+    return None if state.route is None else state.route.decided_at
+
+
+def is_news(before: Fact | None, after: Fact, decided_at: datetime | None) -> bool:
+    """Whether a fact can change a pending window of the customer (domain/outcomes.news_for_windows)."""
+    return rules.news_for_windows(before, after, decided_at)
+
+
 async def record_batch(
     tx: OutboxTransaction, *, decided: Sequence[CustomerState], facts: Mapping[str, Sequence[Fact]]
 ) -> None:

@@ -223,6 +223,34 @@ def fold_score(window: Window, seen: ScoreSeen) -> None:
     _take_score_state(window, seen)
 
 
+def _after(moment: datetime | None, decided_at: datetime | None) -> bool:
+    return moment is not None and decided_at is not None and moment > decided_at
+
+
+def news_for_windows(
+    before: ProfileSeen | ScoreSeen | None, after: ProfileSeen | ScoreSeen, decided_at: datetime | None
+) -> bool:
+    """Whether an event that turned `before` into `after` can change what a pending window keeps (`kept`), for a
+    customer whose latest decision was made at `decided_at`. A trade (a login) cannot once one after the latest
+    decision has been seen: every pending window belongs to that decision or an earlier one, so it holds its
+    first trade already, or ended before it. Otherwise what counts is a changed figure: closure, net inflow,
+    tier, churn band. The windows of customers whose events are no news are neither read nor written."""
+    if before is None or type(before) is not type(after):
+        return True
+    if isinstance(after, ScoreSeen):
+        assert isinstance(before, ScoreSeen)
+        return (before.tier, before.churn_band) != (after.tier, after.churn_band)
+    assert isinstance(before, ProfileSeen)
+    traded = after.last_trade_at != before.last_trade_at and not _after(before.last_trade_at, decided_at)
+    logged_in = after.last_login_at != before.last_login_at and not _after(before.last_login_at, decided_at)
+    figures = (before.closed, before.net_inflow_30d, before.net_inflow_90d) != (
+        after.closed,
+        after.net_inflow_30d,
+        after.net_inflow_90d,
+    )
+    return traded or logged_in or figures
+
+
 def kept(window: Window) -> tuple[object, ...]:
     """What a stored window must keep: the facts an outcome is made of and its supersession. When and from which
     version the end state was taken (`profile_as_of`, `score_as_of`) is bookkeeping: a newer profile or score
