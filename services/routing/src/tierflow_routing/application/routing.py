@@ -82,8 +82,9 @@ async def _record_waitlist(
     """Whoever has an advisor (or needs none) leaves the waitlist, so the sweeper stops offering them the
     places meant for those still waiting; whoever needs one and got none waits, keeping their place."""
     if advisor_id is not None or not seat.needed:
-        await advisors.leave_waitlist(conn, [state.customer_id])
-        state.waitlisted_since = None
+        if state.waitlisted_since is not None:  # the row and this field are written together: no row, no DELETE
+            await advisors.leave_waitlist(conn, [state.customer_id])
+            state.waitlisted_since = None
         return
     if state.waitlisted_since is None:
         state.waitlisted_since = at

@@ -110,9 +110,11 @@ async def run(*, minutes: float, rate: float, customers: int) -> None:
                 )
         finally:
             stop.set()
-            await asyncio.gather(simulation, reader, return_exceptions=True)
-            await producer.stop()
-            stop_all([*processes, *api])
+            try:
+                await asyncio.gather(simulation, reader, return_exceptions=True)
+                await producer.stop()
+            finally:  # interrupted (Ctrl-C, SIGTERM), the waits above are cancelled: the processes still stop
+                stop_all([*processes, *api])
     _report(samples, reads, minutes, rate)
 
 
