@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Collection, Hashable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +25,7 @@ from tierflow_notification.bootstrap import MIGRATIONS_DIR, TaskApiDependencies
 from tierflow_notification.domain.tasks import AdvisorTask, TaskStatus
 from tierflow_notification.settings import NotificationSettings
 from tierflow_testing import builders as b
+from tierflow_testing.clock import SetClock
 from tierflow_testing.kafka import produce, read_topic
 from tierflow_testing.plugin import Namespace, migrate
 
@@ -97,32 +98,13 @@ def bearer(*scopes: str, subject: str = "advisor-ui", advisor: str | None = None
     return {"Authorization": f"Bearer {token}"}
 
 
-class FixedClock:
-    """A clock that stays at one moment (the task API's closing time)."""
-
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def observe(self, occurred_at: datetime, source: Hashable | None = None) -> None:
-        return None
-
-    def set_idle(self, source: Hashable, idle: bool) -> None:
-        return None
-
-    def assign(self, sources: Collection[Hashable]) -> None:
-        return None
-
-
 @dataclass(frozen=True)
 class TaskApi:
     """The task API as the worker serves it on its ops port, over TCP, on a migrated schema."""
 
     client: httpx.AsyncClient
     engine: AsyncEngine
-    clock: FixedClock
+    clock: SetClock
 
     async def open_tasks(
         self, advisor_id: str | None, count: int, *, status: TaskStatus = TaskStatus.OPEN
@@ -154,7 +136,7 @@ async def task_api(settings: NotificationSettings) -> AsyncIterator[TaskApi]:
     engine = create_engine(
         settings.infra.database_url.get_secret_value(), schema=settings.db_schema, application_name="test"
     )
-    clock = FixedClock(datetime(2026, 11, 20, 4, 0, tzinfo=UTC))
+    clock = SetClock(datetime(2026, 11, 20, 4, 0, tzinfo=UTC))
     app = create_app(TaskApiDependencies(engine=engine, verifier=TokenVerifier.from_settings(settings), clock=clock))
     server = OpsServer(service="notification", checks={}, alive=lambda: True, api=app)
     await server.start("127.0.0.1", 0)

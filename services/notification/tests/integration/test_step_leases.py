@@ -10,7 +10,7 @@ process being killed after the step was marked `sending`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Hashable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +34,7 @@ from tierflow_notification.runner import DeliveryPolicy, StepRunner
 from tierflow_notification.service import NotificationService
 from tierflow_notification.settings import NotificationSettings
 from tierflow_testing import builders as b
+from tierflow_testing.clock import SetClock
 
 from .conftest import ALL_CONSENTS
 
@@ -45,25 +46,6 @@ NO_MARKETING = {**ALL_CONSENTS, "marketing_push": False, "marketing_sms": False,
 
 class Crash(BaseException):
     """The sending process dies after handing the message over: nothing after it runs."""
-
-
-class SetClock:
-    """The service's clock, moved by the test."""
-
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def observe(self, occurred_at: datetime, source: Hashable | None = None) -> None:
-        return None
-
-    def set_idle(self, source: Hashable, idle: bool) -> None:
-        return None
-
-    def assign(self, sources: Collection[Hashable]) -> None:
-        return None
 
 
 @dataclass

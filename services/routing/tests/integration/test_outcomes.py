@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Hashable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,6 +16,7 @@ from tierflow_routing.adapters import outcomes as stored
 from tierflow_routing.bootstrap import build
 from tierflow_routing.settings import RoutingSettings
 from tierflow_testing import builders as b
+from tierflow_testing.clock import SetClock
 from tierflow_testing.kafka import produce, read_topic, wait_until
 from tierflow_testing.plugin import Namespace, running
 
@@ -25,25 +25,6 @@ from .conftest import state_of
 pytestmark = pytest.mark.integration
 
 T = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-
-
-class MovableClock:
-    """The worker's clock, moved by the test (event times do not move it)."""
-
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def observe(self, occurred_at: datetime, source: Hashable | None = None) -> None:
-        return None
-
-    def set_idle(self, source: Hashable, idle: bool) -> None:
-        return None
-
-    def assign(self, sources: Collection[Hashable]) -> None:
-        return None
 
 
 async def apply(ns: Namespace, database: AsyncEngine, event: Any) -> None:
@@ -73,7 +54,7 @@ def counted(outcome: str, window: str, flow: str = "community") -> float:
 async def test_windows_mature_as_time_passes_and_each_outcome_is_published_once(
     ns: Namespace, settings: RoutingSettings, database: AsyncEngine
 ) -> None:
-    clock = MovableClock(T)
+    clock = SetClock(T)
     before = {(o, w): counted(o, w) for o in ("matured", "traded_again", "logged_in") for w in ("7", "30")}
     before_reactivation = counted("matured", "7", flow="reactivation")
     async with running(build(settings, clock=clock)):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from tierflow_cli.devenv import load_dev_env
+from tierflow_cli.engines import service_engine
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,18 +30,11 @@ SchemaOption = Annotated[
 ]
 
 
-@asynccontextmanager
-async def routing_engine(schema: str | None) -> AsyncIterator[AsyncEngine]:
+def routing_engine(schema: str | None) -> AbstractAsyncContextManager[AsyncEngine]:
     """An engine on the routing service's schema, from its settings (TIERFLOW_ROUTING_*, DATABASE_URL)."""
-    from tierflow_common.wiring import database_engine
     from tierflow_routing.settings import RoutingSettings
 
-    settings = RoutingSettings() if schema is None else RoutingSettings(db_schema=schema)
-    engine = database_engine(settings, application_name="tierflow-cli")
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
+    return service_engine(RoutingSettings() if schema is None else RoutingSettings(db_schema=schema))
 
 
 @experiments_app.command("list")

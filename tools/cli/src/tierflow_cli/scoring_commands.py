@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,6 +11,7 @@ import typer
 from rich.console import Console
 
 from tierflow_cli.devenv import load_dev_env
+from tierflow_cli.engines import service_engine
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,18 +30,11 @@ SchemaOption = Annotated[
 ]
 
 
-@asynccontextmanager
-async def scoring_engine(schema: str | None) -> AsyncIterator[AsyncEngine]:
+def scoring_engine(schema: str | None) -> AbstractAsyncContextManager[AsyncEngine]:
     """An engine on the scoring service's schema, from its settings (TIERFLOW_SCORING_*, DATABASE_URL)."""
-    from tierflow_common.wiring import database_engine
     from tierflow_scoring.settings import ScoringSettings
 
-    settings = ScoringSettings() if schema is None else ScoringSettings(db_schema=schema)
-    engine = database_engine(settings, application_name="tierflow-cli")
-    try:
-        yield engine
-    finally:
-        await engine.dispose()
+    return service_engine(ScoringSettings() if schema is None else ScoringSettings(db_schema=schema))
 
 
 @policy_app.command("validate")
