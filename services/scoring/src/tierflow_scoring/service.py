@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from functools import partial
 from uuid import UUID
 
@@ -15,9 +16,12 @@ from tierflow_common.events.outputs import ChurnBand, PendingDemotion, ScoreChan
 from tierflow_common.events.topics import SCORE
 from tierflow_common.kafka.delivery import BatchOutcome, Delivery
 from tierflow_scoring import metrics
-from tierflow_scoring.adapters import scores
+from tierflow_scoring.adapters import observations, scores
 from tierflow_scoring.application.rules import ActiveRules
-from tierflow_scoring.domain.score import Published, catch_up, reasons_of
+from tierflow_scoring.domain.churn import ChurnModel
+from tierflow_scoring.domain.observations import churned_at, observe
+from tierflow_scoring.domain.policy import TierPolicy
+from tierflow_scoring.domain.score import Published, ScoreState, catch_up, reasons_of
 from tierflow_scoring.handlers import HANDLERS, ScoringBatch
 
 SOURCE = "tierflow-scoring"
@@ -45,9 +49,11 @@ class ScoringService:
             if not claim.fresh:
                 return outcome
             stored = await scores.STORE.load_for_update(tx.connection, {e.customer_id for e in claim.fresh})
-            batch = ScoringBatch(policy=policy, model=model, stored=stored, publish=partial(self._publish, tx))
+            churned: list[tuple[str, datetime]] = []
+            batch = ScoringBatch(policy=policy, model=model, stored=stored, publish=partial(self._publish, tx, churned))
             for event in claim.fresh:
                 HANDLERS[type(event)](batch, event)
+            await self._observe(tx, batch.touched.values(), churned, policy, model)
             await scores.save_decided(tx.connection, states=batch.touched.values(), now=self._clock.now())
         return outcome
 
@@ -60,16 +66,36 @@ class ScoringService:
         now = self._clock.now()
         async with self._outbox.transaction() as tx:
             due = await scores.STORE.due_for_review_for_update(tx.connection, now=now, limit=self._sweep_batch)
+            churned: list[tuple[str, datetime]] = []
             for state in due:
                 for change in catch_up(state, policy, model, now):
-                    self._publish(tx, change, None)
+                    self._publish(tx, churned, change, None)
                 if state.next_review_at is not None and state.next_review_at <= now:
                     state.next_review_at = None  # nothing left to review (guards against a stuck row)
+            await self._observe(tx, due, churned, policy, model)
             await scores.save_decided(tx.connection, states=due, now=now)
         return len(due)
 
-    def _publish(self, tx: OutboxTransaction, change: Published, caused_by: UUID | None) -> None:
+    @staticmethod
+    async def _observe(
+        tx: OutboxTransaction,
+        states: Iterable[ScoreState],
+        churned: list[tuple[str, datetime]],
+        policy: TierPolicy,
+        model: ChurnModel,
+    ) -> None:
+        """Record the month's churn observations of the customers just evaluated; label those who churned."""
+        due = [o for o in (observe(s, policy.churn, model) for s in states) if o is not None]
+        await observations.record(tx.connection, observations=due)
+        await observations.label_churned(tx.connection, churned=churned)
+
+    def _publish(
+        self, tx: OutboxTransaction, churned: list[tuple[str, datetime]], change: Published, caused_by: UUID | None
+    ) -> None:
         tx.add(self._message(change, caused_by))
+        moment = churned_at(change)
+        if moment is not None:
+            churned.append((change.state.customer_id, moment))
         state = change.state
         metrics.count_change(
             None if change.previous_tier is None else change.previous_tier.value,

@@ -67,3 +67,46 @@ async def test_policies_are_validated_before_anything_is_stored(ns: Namespace, t
     assert applied.returncode == 0 and "lower-band-2026.11 is active" in applied.stdout
     shown = await cli(ns, tmp_path, "policy", "show")
     assert "version: lower-band-2026.11" in shown.stdout
+
+
+async def test_the_learned_score_is_fitted_from_an_observations_file_and_reported(
+    ns: Namespace, tmp_path: Path
+) -> None:
+    await migrate(ns.settings(ScoringSettings, "scoring"), MIGRATIONS_DIR)
+    observations = tmp_path / "reference.jsonl"
+    made = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "tierflow_cli",
+            "scoring",
+            "model",
+            "reference",
+            *("--customers", "12000", "--seed", "5"),
+            "--out",
+            str(observations),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    assert observations.read_text().count("\n") > 9_000
+    png = tmp_path / "reliability.png"
+    fitted = await cli(
+        ns, tmp_path, "model", "fit", "--kind", "churn", "--version", "sim-seed5", "--observations", str(observations)
+    )
+    assert fitted.returncode == 0, fitted.stderr + fitted.stdout
+    assert "trained on " in fitted.stdout and "in force when observed" in fitted.stdout
+    assert "the score in force on both AUC and Brier" in fitted.stdout  # the verdict, either way (a small sample)
+    reported = await cli(ns, tmp_path, "model", "report", "sim-seed5", "--png", str(png))
+    assert reported.returncode == 0, reported.stderr + reported.stdout
+    assert "in force when observed" in reported.stdout and png.read_bytes().startswith(b"\x89PNG")
+    listed = await cli(ns, tmp_path, "model", "list")
+    assert "sim-seed5" in listed.stdout and "learned score" in listed.stdout
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"customer_id": "C1"}\n')
+    refused = await cli(
+        ns, tmp_path, "model", "fit", "--kind", "churn", "--version", "x", "--observations", str(broken)
+    )
+    assert refused.returncode == 1 and "broken.jsonl:1: not an observation" in refused.stdout

@@ -68,7 +68,7 @@ async def test_changes_are_published_and_a_silent_customer_turns_dormant_on_time
     assert dormant.caused_by is None  # time did it, through the sweeper
     assert dormant.decided_at == last_trade + timedelta(days=90)  # exactly at its moment
     assert dormant.reasons[0].code == "no_trade_90d"
-    assert dormant.policy_version == "default-2026.11" and dormant.model_version == "cdnow-reference"
+    assert dormant.policy_version == "default-2026.11" and dormant.model_version == "learned-sim-2026.12"
     assert [e.payload.tier.value for e in events if e.customer_id == "C2"] == ["B"]
 
 

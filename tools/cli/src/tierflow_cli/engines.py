@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,3 +22,10 @@ async def service_engine(settings: ServiceSettings) -> AsyncIterator[AsyncEngine
         yield engine
     finally:
         await engine.dispose()
+
+
+def scoring_engine(schema: str | None) -> AbstractAsyncContextManager[AsyncEngine]:
+    """An engine on the scoring service's schema, from its settings (TIERFLOW_SCORING_*, DATABASE_URL)."""
+    from tierflow_scoring.settings import ScoringSettings
+
+    return service_engine(ScoringSettings() if schema is None else ScoringSettings(db_schema=schema))

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from tierflow_cli.devenv import load_dev_env
-from tierflow_cli.engines import service_engine
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncEngine
+from tierflow_cli.engines import scoring_engine
 
 console = Console()
 
 scoring_app = typer.Typer(no_args_is_help=True, help="Tier policies, churn models and scores.")
 policy_app = typer.Typer(no_args_is_help=True, help="Validate, activate and show tier policies.")
-model_app = typer.Typer(no_args_is_help=True, help="Fit, list and activate BG/NBD churn models.")
+model_app = typer.Typer(no_args_is_help=True, help="Fit, list, report and activate churn models (BG/NBD, learned).")
 scoring_app.add_typer(policy_app, name="policy")
 scoring_app.add_typer(model_app, name="model")
 
@@ -28,13 +24,6 @@ SchemaOption = Annotated[
     str | None,
     typer.Option(help="The scoring service's schema [default: TIERFLOW_SCORING_DB_SCHEMA, else scoring]."),
 ]
-
-
-def scoring_engine(schema: str | None) -> AbstractAsyncContextManager[AsyncEngine]:
-    """An engine on the scoring service's schema, from its settings (TIERFLOW_SCORING_*, DATABASE_URL)."""
-    from tierflow_scoring.settings import ScoringSettings
-
-    return service_engine(ScoringSettings() if schema is None else ScoringSettings(db_schema=schema))
 
 
 @policy_app.command("validate")
@@ -105,13 +94,27 @@ def policy_show(schema: SchemaOption = None) -> None:
 @model_app.command("fit")
 def model_fit(
     version: Annotated[str, typer.Option(help="Name of the new model version.")],
-    csv: Annotated[Path | None, typer.Option(help="A CSV with columns frequency, recency, T.")] = None,
-    time_unit: Annotated[str, typer.Option(help="Unit of the CSV's recency and T: days or weeks.")] = "days",
+    kind: Annotated[str, typer.Option(help="bgnbd: P(alive)'s parameters; churn: the learned score.")] = "bgnbd",
+    csv: Annotated[Path | None, typer.Option(help="bgnbd: a CSV with columns frequency, recency, T.")] = None,
+    time_unit: Annotated[str, typer.Option(help="bgnbd: unit of the CSV's recency and T: days or weeks.")] = "days",
+    observations: Annotated[
+        Path | None, typer.Option(help="churn: a JSON Lines file of observations [default: the stored, matured].")
+    ] = None,
+    png: Annotated[Path | None, typer.Option(help="churn: also write the reliability curve here.")] = None,
     activate: Annotated[bool, typer.Option(help="Make it the active model (re-scores everyone).")] = False,
     schema: SchemaOption = None,
 ) -> None:
-    """Fit BG/NBD parameters by maximum likelihood from the stored customers (or a CSV) and store them."""
+    """Fit BG/NBD parameters from the stored customers (or a CSV), or the learned churn score from churn
+    observations (with its calibration report), and store the result as a new model version."""
     load_dev_env()
+    if kind == "churn":
+        from tierflow_cli.churn_model_commands import fit_churn
+
+        fit_churn(version, observations, png, activate, schema)
+        return
+    if kind != "bgnbd":
+        console.print("[red]--kind is bgnbd or churn[/]")
+        raise typer.Exit(2)
     from tierflow_common.clock import WallClock
     from tierflow_scoring.application.errors import FitRefused, VersionConflict
     from tierflow_scoring.application.models import TIME_UNITS, fit_model
@@ -152,10 +155,37 @@ def model_list(schema: SchemaOption = None) -> None:
     for stored in asyncio.run(go()):
         mark = "*" if stored.active else " "
         m = stored.model
+        score = "hand-set score" if m.logistic is None else "learned score"
         console.print(
             f"{mark} {m.version}: r={m.r:.4f} alpha={m.alpha:.4f} a={m.a:.4f} b={m.b:.4f} "
-            f"({m.time_unit}), {stored.customers} customers, {stored.source}"
+            f"({m.time_unit}), {score}, {stored.customers} customers, {stored.source}"
         )
+
+
+@model_app.command("report")
+def model_report(
+    version: Annotated[str, typer.Argument(help="A stored model version.")],
+    png: Annotated[Path | None, typer.Option(help="Write the stored reliability curve here.")] = None,
+    schema: SchemaOption = None,
+) -> None:
+    """A stored model's calibration report (Brier, AUC, log loss on its held-out customers)."""
+    load_dev_env()
+    from tierflow_cli.churn_model_commands import report
+
+    report(version, png, schema)
+
+
+@model_app.command("reference")
+def model_reference(
+    customers: Annotated[int, typer.Option(help="Size of the simulated population.")] = 60_000,
+    seed: Annotated[int, typer.Option(help="The population's seed.")] = 2026,
+    out: Annotated[Path | None, typer.Option(help="Write the observations (JSON Lines) here.")] = None,
+    write_default: Annotated[Path | None, typer.Option(help="Write the model file fitted on them here.")] = None,
+) -> None:
+    """The simulator's reference population as churn observations, and the model fitted on it."""
+    from tierflow_cli.churn_model_commands import reference
+
+    reference(customers, seed, out, write_default)
 
 
 @model_app.command("activate")

@@ -66,9 +66,25 @@ churn_models = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("activated_at", DateTime(timezone=True)),
     Column("active", Boolean, nullable=False),
-    comment="Fitted BG/NBD parameter sets; exactly one is active.",
+    Column("logistic", JSONB, comment="The learned score: {intercept, coefficients by feature}; null: hand-set."),
+    Column("calibration", JSONB, comment="The fit's report on its held-out customers (Brier, AUC, reliability)."),
+    Column("calibration_png", LargeBinary, comment="The reliability curve of the fit, as PNG."),
+    comment="Fitted churn models (BG/NBD parameters and the learned score); exactly one is active.",
 )
 Index("churn_models_one_active", churn_models.c.active, unique=True, postgresql_where=churn_models.c.active)
+
+churn_observations = Table(
+    "churn_observations",
+    metadata,
+    Column("customer_id", Text, primary_key=True),
+    Column("observed_at", DateTime(timezone=True), primary_key=True),
+    Column("model_version", Text, nullable=False),
+    Column("features", JSONB, nullable=False, comment="The learned model's features by name (domain/churn_logistic)."),
+    Column("score", Float, nullable=False, comment="The churn score in force at the observation."),
+    Column("churned_at", DateTime(timezone=True), comment="Turned dormant or closed within 90 days; null: not (yet)."),
+    comment="A customer's churn features once a month, labelled by what followed (domain/observations.py).",
+)
+Index("churn_observations_observed_at", churn_observations.c.observed_at)
 
 processed_events = add_inbox_table(metadata)
 outbox = add_outbox_table(metadata)

@@ -15,7 +15,8 @@ from tierflow_common.db.registry import Follower
 from tierflow_scoring.adapters import scores
 from tierflow_scoring.adapters.churn_models import CHURN_MODELS, fit_details
 from tierflow_scoring.adapters.policies import POLICIES
-from tierflow_scoring.domain.churn import REFERENCE_MODEL, ChurnModel
+from tierflow_scoring.domain.churn import ChurnModel
+from tierflow_scoring.domain.model_file import SHIPPED_MODEL_FILE, load_model_file
 from tierflow_scoring.domain.policy import TierPolicy, load_policy
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,12 @@ class ActiveRules:
         async with self._engine.begin() as conn:
             now = self._clock.now()
             await POLICIES.install_default(conn, lambda: load_policy(self._default_policy), now=now)
-            await CHURN_MODELS.install_default(
-                conn, lambda: REFERENCE_MODEL, now=now, details=fit_details(source="published CDNOW fit")
-            )
+            shipped = load_model_file(SHIPPED_MODEL_FILE)
+            details = {**fit_details(source=shipped.source), "customers": shipped.customers}
+            details["calibration"] = shipped.calibration
+            if not await CHURN_MODELS.install_default(conn, lambda: shipped.model, now=now, details=details):
+                # already running under another model: the shipped one is stored beside it, to activate by name
+                await CHURN_MODELS.store(conn, shipped.model, now=now, activate=False, details=details)
         await self._follower.refresh()
 
     async def refresh(self) -> bool:

@@ -14,6 +14,9 @@ P(alive) only falls as T grows, and the T at which it reaches a level p has a cl
     T(p) = (alpha + t_x) * ((1/p - 1) * (b + x - 1) / a) ** (1 / (r + x)) - alpha
 
 which gives the moment the churn band will change with no new event (`next_review_at`).
+
+A model with a fitted `logistic` part (domain/churn_logistic.py) scores with it instead of the hand-set
+weights: the score is then the probability of becoming dormant or closing within 90 days.
 """
 
 from __future__ import annotations
@@ -25,6 +28,14 @@ from decimal import Decimal
 
 from tierflow_common.calendar import day_of, day_start
 from tierflow_common.events.outputs import ChurnBand, Reason
+from tierflow_scoring.domain.churn_logistic import (
+    FEATURES,
+    LogisticChurn,
+    churn_features,
+    first_crossing,
+    login_gap_days,
+    logit,
+)
 from tierflow_scoring.domain.inputs import ScoringInputs
 from tierflow_scoring.domain.policy import ChurnPolicy
 
@@ -43,6 +54,8 @@ class ChurnModel:
     a: float
     b: float
     time_unit: str = "days"
+    logistic: LogisticChurn | None = None
+    """The learned score over the signals and 1 - P(alive); None: the policy's hand-set weights."""
 
 
 REFERENCE_MODEL = ChurnModel(version="cdnow-reference", r=0.243, alpha=4.414, a=0.793, b=2.426, time_unit="weeks")
@@ -147,7 +160,10 @@ def _band(score: float, policy: ChurnPolicy) -> ChurnBand:
 
 
 def evaluate_churn(inputs: ScoringInputs, policy: ChurnPolicy, model: ChurnModel, at: datetime) -> ChurnOutcome:
-    """P(alive), the churn score (sum of weighted terms, capped at 1), the band, and the next band change."""
+    """P(alive), the churn score (sum of weighted terms, capped at 1, or the learned probability), the band, and
+    the next band change."""
+    if model.logistic is not None:
+        return _evaluate_logistic(inputs, policy, model, model.logistic, at)
     weights = policy.weights
     age = _model_age(inputs, model, at)
     alive = None if age is None else p_alive(model, *age)
@@ -223,3 +239,64 @@ def _next_band_change(
             break
     future = [m for m in moments if m > at]
     return min(future) if future else None
+
+
+def _not_alive(inputs: ScoringInputs, model: ChurnModel, at: datetime) -> tuple[float | None, float]:
+    """(P(alive) or None, the `p_alive_low` feature: 1 - P(alive), 0 with no repeat trading day)."""
+    age = _model_age(inputs, model, at)
+    alive = None if age is None else p_alive(model, *age)
+    return alive, 0.0 if alive is None or age is None or age[0] == 0 else 1.0 - alive
+
+
+def features_at(inputs: ScoringInputs, policy: ChurnPolicy, model: ChurnModel, at: datetime) -> tuple[float, ...]:
+    """The learned model's features of a customer at `at` (FEATURES order): what observations record."""
+    _, not_alive = _not_alive(inputs, model, at)
+    return churn_features(inputs, policy.rules, not_alive, login_gap_days(inputs, at))
+
+
+def _evaluate_logistic(
+    inputs: ScoringInputs, policy: ChurnPolicy, model: ChurnModel, logistic: LogisticChurn, at: datetime
+) -> ChurnOutcome:
+    """The learned score: reasons share the rise above the intercept's probability by their log-odds terms."""
+    alive, not_alive = _not_alive(inputs, model, at)
+    features = churn_features(inputs, policy.rules, not_alive, login_gap_days(inputs, at))
+    score = logistic.probability(features)
+    weighted = zip(FEATURES, logistic.coefficients, features, strict=True)
+    terms = [(code, c * x, x) for code, c, x in weighted if c * x > 0]
+    rise = max(0.0, score - logistic.probability(tuple(0.0 for _ in FEATURES)))
+    total = sum(t for _, t, _ in terms)
+    reasons = tuple(
+        Reason(
+            code=code,
+            contribution=round(rise * t / total, 6),
+            detail=f"{code} {x:.3g}{'' if alive is None or code != 'p_alive_low' else f' (P(alive) {alive:.2f})'}: "
+            f"+{t:.2f} log-odds (learned model {model.version})",
+        )
+        for code, t, x in terms
+    )
+    signals = _signals(inputs, policy, at)
+    return ChurnOutcome(
+        p_alive=None if alive is None else round(alive, 12),
+        score=round(score, 6),
+        band=_band(score, policy),
+        reasons=reasons,
+        signals=tuple(code for code, _, _ in signals),
+        next_review_at=_next_logistic_change(inputs, policy, model, logistic, at, score),
+    )
+
+
+def _next_logistic_change(
+    inputs: ScoringInputs, policy: ChurnPolicy, model: ChurnModel, logistic: LogisticChurn, at: datetime, score: float
+) -> datetime | None:
+    """The first day start at which silence alone lifts the learned score over the next band's threshold."""
+    thresholds = [t for t in (policy.bands.medium, policy.bands.high) if score < t < 1.0]
+    if not thresholds:
+        return None
+    today = day_of(at)
+
+    def log_odds(days_ahead: int) -> float:
+        moment = at if days_ahead == 0 else day_start(today + days_ahead)
+        return logistic.log_odds(features_at(inputs, policy, model, moment))
+
+    days = first_crossing(log_odds, logit(thresholds[0]), HORIZON_DAYS)
+    return None if days is None else max(day_start(today + days), at)

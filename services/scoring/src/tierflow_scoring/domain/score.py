@@ -46,6 +46,8 @@ class ScoreState(msgspec.Struct, array_like=True):
     decided_at: datetime | None = None
     next_review_at: datetime | None = None
     inputs: ScoringInputs | None = None
+    observed_month: int | None = None
+    """The month (year * 12 + month - 1) of the last churn observation (domain/observations.py)."""
 
 
 @dataclass(frozen=True, slots=True)
