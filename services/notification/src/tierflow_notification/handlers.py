@@ -53,6 +53,7 @@ def decision_of(event: RoutingDecided) -> Decision:
         advisor_id=payload.advisor_id,
         active=payload.active,
         holdout=payload.experiment is not None and payload.experiment.arm == HOLDOUT_ARM,
+        playbook=None if payload.experiment is None else payload.experiment.playbook,
     )
 
 

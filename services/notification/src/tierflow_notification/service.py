@@ -12,14 +12,17 @@ Per batch, in one transaction with the inbox claim (the rules are in domain/canc
   (`route_changed`) and plans the steps of its flow's playbook, unless it keeps the flow, priority
   and advisor of the playbook in force (an experiment arm or the holdout changed): then the playbook
   continues (domain/continuation.py); a decision in the routing policy's global holdout has its
-  marketing steps cancelled at once, recorded `suppressed` / `holdout` (domain/holdout.py).
+  marketing steps cancelled at once, recorded `suppressed` / `holdout` (domain/holdout.py);
+- a decision whose experiment arm names a playbook variant plays it when its flow has it, else the
+  flow's own playbook, counted and logged once the batch is committed (`report_fallbacks`).
 Each event type's handler (handlers.py) folds it into the batch's plan; this module applies it.
 Steps are sent later by the step runner (runner.py), when due.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Sequence
 from uuid import UUID
 
 from tierflow_common.admission import AdmissionRule, received_at, rejection
@@ -32,10 +35,35 @@ from tierflow_notification.adapters import contacts, steps, tasks
 from tierflow_notification.domain.cancellation import cancel_steps, withdraws_marketing_consent
 from tierflow_notification.domain.continuation import plans_after
 from tierflow_notification.domain.holdout import holdout_suppressions, pending_suppressions
-from tierflow_notification.domain.outreach import decisions_to_plan, plan_steps
+from tierflow_notification.domain.outreach import Decision, decisions_to_plan, plan_steps
 from tierflow_notification.domain.playbooks import PlaybookSet
 from tierflow_notification.handlers import plan_batch
+from tierflow_notification.metrics import PLAYBOOK_FALLBACKS
 from tierflow_notification.notification_log import log_records
+
+log = logging.getLogger(__name__)
+
+
+def report_fallbacks(decisions: Iterable[Decision], playbooks: PlaybookSet) -> None:
+    """Count and log each active decision whose named playbook variant is not played (the flow's own is).
+    The log names the decision, its flow and the variant asked for; no customer data."""
+    for decision in decisions:
+        if not decision.active:
+            continue
+        fallback = playbooks.choose(decision.flow, decision.priority, decision.playbook).fallback
+        if fallback is None:
+            continue
+        PLAYBOOK_FALLBACKS.labels(decision.flow.value, fallback.value).inc()
+        log.warning(
+            "playbook variant not played; the flow's own playbook plays",
+            extra={
+                "decision_id": str(decision.decision_id),
+                "flow": decision.flow.value,
+                "playbook": decision.playbook,
+                "reason": fallback.value,
+                "playbooks_version": playbooks.version,
+            },
+        )
 
 
 class NotificationService:
@@ -76,7 +104,7 @@ class NotificationService:
             await contacts.mark_active(conn, active_at=plan.active_at, now=now)
             seen_versions, in_force = await contacts.seen_decisions_for_update(conn, customer_ids=plan.decisions)
             current = decisions_to_plan(plan.decisions, seen_versions)
-            replaced, continued, plans = plans_after(current, in_force)
+            replaced, continued, plans = plans_after(current, in_force, self._playbooks)
 
             withdrawn = {c.customer_id for c in projected if withdraws_marketing_consent(c)}
             affected = set(current) | set(plan.active_at) | withdrawn
@@ -100,6 +128,7 @@ class NotificationService:
             await steps.update_steps(conn, held_out.changes)
             await contacts.remember_decisions(conn, current=list(current.values()), plans=plans, now=now)
             await log_records(tx, cancelled.records + held_back.records + held_out.records, now, self._topics)
+        report_fallbacks(current.values(), self._playbooks)  # after the commit: a retried batch counts once
         return BatchOutcome(duplicates=claim.duplicates, rejected=rejected, conflicts=claim.conflicts)
 
     async def on_assigned(self) -> None:

@@ -5,14 +5,17 @@ from __future__ import annotations
 import dataclasses
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, NotificationStatus, Priority
 from tierflow_notification.domain.continuation import PlanInForce, continues, plan_of, plans_after
 from tierflow_notification.domain.holdout import HOLDOUT, pending_suppressions
 from tierflow_notification.domain.outreach import Decision
+from tierflow_notification.domain.playbooks import load_playbooks
 from tierflow_notification.domain.steps import StepStatus, StoredStep
 
 NOW = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)
+DEFAULT = load_playbooks(Path(__file__).parents[2] / "src" / "tierflow_notification" / "playbooks" / "default.yaml")
 
 
 def decision(
@@ -64,7 +67,7 @@ def test_plans_after_keeps_the_plan_of_continuing_customers_and_puts_the_new_one
     first = decision(1, customer_id="K")
     in_force = {"K": PlanInForce(first.decision_id, first.flow, first.priority, None)}
     current = {"K": decision(2, customer_id="K", holdout=True), "N": decision(1, Flow.COMMUNITY, customer_id="N")}
-    replaced, continued, after = plans_after(current, in_force)
+    replaced, continued, after = plans_after(current, in_force, DEFAULT)
     assert list(continued) == ["K"] and list(replaced) == ["N"]
     assert after["K"] == in_force["K"]  # still the plan of decision 1: its steps are the ones that may go out
     assert after["N"] == PlanInForce(current["N"].decision_id, Flow.COMMUNITY, Priority.NORMAL, None)

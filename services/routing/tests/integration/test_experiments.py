@@ -24,7 +24,7 @@ experiments:
     population: {rules: [default], when: {tier: [C]}}
     arms:
       - {name: control, weight: 1}
-      - {name: robo, weight: 1, flow: robo_advisor}
+      - {name: robo, weight: 1, flow: robo_advisor, playbook: robo_guided}
 """
 HOLDOUT = """
 holdout: {id: programme-holdout, salt: programme-holdout-salt, share: 0.2}
@@ -64,7 +64,10 @@ async def test_arms_and_the_holdout_are_on_the_decisions_the_log_and_explain(
     uploaded = await api.post("/v1/policies", json={"yaml": policy_yaml("exp-1")}, headers=bearer("policy:write"))
     assert uploaded.status_code == 201, uploaded.text
     expected = {
-        pick("robo"): ("robo_advisor", {"experiment": "robo-for-c-1", "arm": "robo", "assignment_probability": 0.5}),
+        pick("robo"): (
+            "robo_advisor",
+            {"experiment": "robo-for-c-1", "arm": "robo", "assignment_probability": 0.5, "playbook": "robo_guided"},
+        ),
         pick("control"): ("community", {"experiment": "robo-for-c-1", "arm": "control", "assignment_probability": 0.5}),
         pick("holdout"): (
             "community",

@@ -219,6 +219,9 @@ class ScoreChangedPayload(Payload):
 HOLDOUT_ARM = "holdout"
 """The arm of a customer in the routing policy's global holdout: no marketing outreach, service messages still go."""
 
+PLAYBOOK_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+"""A named playbook variant: what a routing arm's `playbook` and notification's `variants` names match."""
+
 
 class ExperimentAssignment(Payload):
     """The experiment arm a decision was made in (docs/experiments.md gives the assignment formula)."""
@@ -234,6 +237,16 @@ class ExperimentAssignment(Payload):
         le=1,
         description="The chance of this arm for a customer in the experiment's population: the arm's share times the "
         "population share (not counting the global holdout); for `holdout`, the holdout share.",
+    )
+    # Left out when null, so a decision outside a playbook arm is the message consumers that predate the field
+    # (which refuse unknown fields) already accept; only playbook arms need the upgraded consumer.
+    playbook: str | None = Field(
+        default=None,
+        pattern=PLAYBOOK_NAME,
+        description="The notification playbook variant the arm asks for (docs/experiments.md, playbook arms); "
+        "null or absent: the flow's default playbook. Left out of the JSON when null.",
+        examples=["reactivation_short"],
+        exclude_if=lambda playbook: playbook is None,
     )
 
 

@@ -18,7 +18,7 @@ from tierflow_notification.domain.governance import Contact
 from tierflow_notification.domain.outreach import Decision
 
 # The plan in force (domain/continuation.py), beside the newest decision seen.
-PLAN_COLUMNS = ("plan_decision_id", "plan_flow", "plan_priority", "plan_advisor_id")
+PLAN_COLUMNS = ("plan_decision_id", "plan_flow", "plan_priority", "plan_advisor_id", "plan_playbook")
 
 
 def _contact_row(contact: Contact, now: datetime) -> dict[str, object]:
@@ -112,7 +112,11 @@ async def seen_decisions_for_update(
         versions[row.customer_id] = row.last_decision_version
         if row.plan_decision_id is not None:
             plans[row.customer_id] = PlanInForce(
-                row.plan_decision_id, Flow(row.plan_flow), Priority(row.plan_priority), row.plan_advisor_id
+                row.plan_decision_id,
+                Flow(row.plan_flow),
+                Priority(row.plan_priority),
+                row.plan_advisor_id,
+                row.plan_playbook,
             )
     return versions, plans
 
@@ -162,4 +166,5 @@ def _decision_row(decision: Decision, plan: PlanInForce | None, now: datetime) -
         "plan_flow": None if plan is None else plan.flow.value,
         "plan_priority": None if plan is None else plan.priority.value,
         "plan_advisor_id": None if plan is None else plan.advisor_id,
+        "plan_playbook": None if plan is None else plan.playbook,
     }

@@ -45,6 +45,7 @@ customer_decisions = Table(
     Column("plan_flow", Text),
     Column("plan_priority", Text),
     Column("plan_advisor_id", Text),
+    Column("plan_playbook", Text, comment="The playbook variant the plan plays (null: the flow's own playbook)."),
     comment="The newest routing decision seen per customer, to suppress stale ones.",
 )
 

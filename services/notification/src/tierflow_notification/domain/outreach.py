@@ -29,6 +29,7 @@ class Decision:
     advisor_id: str | None
     active: bool
     holdout: bool = False  # in the routing policy's global holdout: no marketing outreach (domain/holdout.py)
+    playbook: str | None = None  # the playbook variant its experiment arm asks for (PlaybookSet.choose)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,8 @@ def outcome_id(step: UUID, status: str, attempt: int, reason: str) -> UUID:
 
 
 def plan_steps(decision: Decision, playbooks: PlaybookSet, *, now: datetime) -> list[PlannedStep]:
-    """The steps of the decision's flow; none for a closed account (inactive decision)."""
+    """The steps of the playbook the decision plays (its arm's variant, else its flow's); none for a closed
+    account (inactive decision)."""
     if not decision.active:
         return []
     return [
@@ -92,5 +94,5 @@ def plan_steps(decision: Decision, playbooks: PlaybookSet, *, now: datetime) -> 
             planned_at=now,
             due_at=now + step.after,
         )
-        for step in playbooks.steps_for(decision.flow, decision.priority)
+        for step in playbooks.choose(decision.flow, decision.priority, decision.playbook).steps
     ]

@@ -2,17 +2,23 @@
 
 A playbook file is YAML validated by these models (see playbooks/default.yaml and
 docs/notification.md); an invalid file is rejected as a whole with the path of the first error.
+Besides each flow's playbook it may name **variants**: other playbooks of a flow that a routing
+experiment arm asks for by name (`experiment.playbook` on the decision, docs/experiments.md).
+`PlaybookSet.choose` plays the variant when the decision's flow has it, else the flow's playbook
+and says why (`PlaybookFallback`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import time, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority
+from tierflow_common.events.outputs import PLAYBOOK_NAME, Flow, MessageClass, NotificationChannel, Priority
 from tierflow_common.exceptions import ConfigurationError
 from tierflow_common.yaml_documents import load_mapping
 
@@ -84,13 +90,47 @@ class Governance(Model):
     quiet_hours: QuietHours = QuietHours()
 
 
+class Variant(Model):
+    """A named alternative to a flow's playbook, played for decisions whose experiment arm names it."""
+
+    name: str = Field(pattern=PLAYBOOK_NAME, description="What a routing arm's `playbook` names.")
+    flow: Flow = Field(description="The flow whose decisions may play it.")
+    description: str = ""
+    steps: tuple[Step, ...] = Field(description="As a flow's playbook (an empty list: no outreach in this arm).")
+
+
+class PlaybookFallback(StrEnum):
+    """Why a decision that names a playbook variant gets its flow's playbook instead."""
+
+    UNKNOWN = "unknown_playbook"  # the file has no variant of that name
+    OTHER_FLOW = "playbook_of_other_flow"  # the variant belongs to another flow than the decision's
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybookChoice:
+    """The playbook a decision plays: a variant's name (None: the flow's own) and its steps for the priority."""
+
+    variant: str | None
+    steps: tuple[Step, ...]
+    fallback: PlaybookFallback | None = None  # set when the decision named a variant that is not played
+
+
+def _unique_step_names(where: str, steps: tuple[Step, ...]) -> None:
+    names = [s.name for s in steps]
+    if len(names) != len(set(names)):
+        raise ValueError(f"{where}: step names must be unique")
+
+
 class PlaybookSet(Model):
-    """A versioned playbook file: the steps of every flow and the governance rules."""
+    """A versioned playbook file: the steps of every flow, named variants, and the governance rules."""
 
     version: str = Field(pattern=r"^[A-Za-z0-9._-]+$", max_length=64)
     description: str = ""
     governance: Governance = Governance()
     playbooks: dict[Flow, tuple[Step, ...]]
+    # A list rather than a mapping by name: YAML keeps the last of two equal keys without a word, and a
+    # duplicated name must stop the service instead.
+    variants: tuple[Variant, ...] = ()
 
     @model_validator(mode="after")
     def _every_flow_and_unique_steps(self) -> PlaybookSet:
@@ -98,14 +138,31 @@ class PlaybookSet(Model):
         if missing:
             raise ValueError(f"every flow needs a playbook (an empty list is allowed); missing: {missing}")
         for flow, steps in self.playbooks.items():
-            names = [s.name for s in steps]
-            if len(names) != len(set(names)):
-                raise ValueError(f"playbook {flow.value}: step names must be unique")
+            _unique_step_names(f"playbook {flow.value}", steps)
+        names = [v.name for v in self.variants]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"variant names must be unique: {duplicates}")
+        flows = sorted({n for n in names if n in {f.value for f in Flow}})
+        if flows:
+            raise ValueError(f"a variant may not be named after a flow (it would read as the flow's playbook): {flows}")
+        for variant in self.variants:
+            _unique_step_names(f"variant {variant.name}", variant.steps)
         return self
 
     def steps_for(self, flow: Flow, priority: Priority) -> tuple[Step, ...]:
         """The steps of a flow that apply to a decision with this priority."""
         return tuple(s for s in self.playbooks[flow] if priority in s.priorities)
+
+    def choose(self, flow: Flow, priority: Priority, playbook: str | None) -> PlaybookChoice:
+        """The variant `playbook` when `flow` has it, else the flow's playbook (with why, when one was named)."""
+        if playbook is None:
+            return PlaybookChoice(None, self.steps_for(flow, priority))
+        variant = next((v for v in self.variants if v.name == playbook), None)
+        if variant is None or variant.flow is not flow:
+            why = PlaybookFallback.UNKNOWN if variant is None else PlaybookFallback.OTHER_FLOW
+            return PlaybookChoice(None, self.steps_for(flow, priority), why)
+        return PlaybookChoice(variant.name, tuple(s for s in variant.steps if priority in s.priorities))
 
 
 def parse_playbooks(text: str, *, source: str = "playbooks") -> PlaybookSet:

@@ -142,9 +142,11 @@ def wanted_outcome(state: CustomerState, policy: RoutingPolicy, at: datetime) ->
 
 
 def in_arm(wanted: Wanted, experiment: Experiment, arm: Arm) -> Wanted:
-    """The rule's outcome as the arm changes it (flow, priority), carrying the assignment and a reason."""
+    """The rule's outcome as the arm changes it (flow, priority), carrying the assignment (with the arm's playbook
+    for notification) and a reason."""
     assignment = arm_assignment(experiment, arm)
-    changes = [f"{name} {value}" for name, value in (("flow", arm.flow), ("priority", arm.priority)) if value]
+    asked = (("flow", arm.flow), ("priority", arm.priority), ("playbook", arm.playbook))
+    changes = [f"{name} {value}" for name, value in asked if value]
     detail = f"experiment {experiment.id}, arm {arm.name} (p={assignment.assignment_probability:.4g}): " + (
         ", ".join(changes) if changes else "the rule's outcome unchanged"
     )

@@ -74,7 +74,7 @@ def drawn_arm(experiment: Experiment, customer_id: str) -> Arm | None:
 
 def arm_assignment(experiment: Experiment, arm: Arm) -> Assignment:
     """What the decision carries for a customer in `arm`."""
-    return Assignment(experiment.id, arm.name, float(arm_share(experiment, arm)))
+    return Assignment(experiment.id, arm.name, float(arm_share(experiment, arm)), arm.playbook)
 
 
 def next_boundary(policy: RoutingPolicy, at: datetime) -> datetime | None:
@@ -96,7 +96,8 @@ def _locked_terms(policy: RoutingPolicy) -> dict[str, tuple[str, dict[str, Any]]
 
 def locked_changes(candidate: RoutingPolicy, stored: Iterable[RoutingPolicy]) -> list[str]:
     """What `candidate` changes in experiments or holdouts stored before (empty when nothing): each is refused,
-    since a change of population, arms, weights, shares or salt is a new experiment, under a new id."""
+    since a change of population, arms (weights, flow, priority, playbook), shares or salt is a new experiment,
+    under a new id."""
     wanted = _locked_terms(candidate)
     problems: dict[str, str] = {}
     for earlier in stored:

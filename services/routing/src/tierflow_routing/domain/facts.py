@@ -69,11 +69,15 @@ class Assignment(msgspec.Struct, array_like=True, frozen=True, gc=False):
     experiment: str
     arm: str
     assignment_probability: float
+    playbook: str | None = None  # appended (array_like): assignments stored before read as no playbook
 
     def contract(self) -> ExperimentAssignment:
         """As tierflow.routing.v1 and the API state it."""
         return ExperimentAssignment(
-            experiment=self.experiment, arm=self.arm, assignment_probability=self.assignment_probability
+            experiment=self.experiment,
+            arm=self.arm,
+            assignment_probability=self.assignment_probability,
+            playbook=self.playbook,
         )
 
 

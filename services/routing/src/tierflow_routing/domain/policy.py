@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from tierflow_common.events.outputs import HOLDOUT_ARM, AgeBand, ChurnBand, Flow, Priority, Tier
+from tierflow_common.events.outputs import HOLDOUT_ARM, PLAYBOOK_NAME, AgeBand, ChurnBand, Flow, Priority, Tier
 from tierflow_common.events.payloads import InvestorType, RiskLevel
 from tierflow_common.yaml_documents import load_mapping
 
@@ -94,6 +94,12 @@ class Arm(Strict):
     weight: int = Field(ge=1, le=1_000_000, description="Arms share the enrolled customers in proportion to weights.")
     flow: Flow | None = None
     priority: Priority | None = None
+    playbook: str | None = Field(
+        default=None,
+        pattern=PLAYBOOK_NAME,
+        description="A playbook variant of notification's playbook file for the decision's flow (none: the flow's "
+        "default playbook); notification plays the default when the flow has no variant of that name.",
+    )
 
     @field_validator("name")
     @classmethod
