@@ -13,6 +13,7 @@ from rich.console import Console
 
 from tierflow_cli.devenv import load_dev_env
 from tierflow_cli.experiment_commands import experiments_app
+from tierflow_cli.policy_commands import policy_app
 from tierflow_cli.profile_commands import profile_app
 from tierflow_cli.scoring_commands import scoring_app
 
@@ -20,6 +21,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="tierflow: cu
 app.add_typer(profile_app, name="profile")
 app.add_typer(scoring_app, name="scoring")
 app.add_typer(experiments_app, name="experiments")
+app.add_typer(policy_app, name="policy")
 console = Console()
 
 

@@ -14,10 +14,21 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tierflow_routing.adapters.tables import decisions, routes
-from tierflow_routing.domain.facts import CustomerState, Route
+from tierflow_routing.domain.facts import CustomerState, PolicyFacts, Route
 from tierflow_routing.domain.read_model import DecisionRead, RouteRead
 
-_LOGGED = [c.name for c in decisions.columns]  # the decision log's columns; the routes table adds updated_at
+# The columns the current route shares with the decision log (the log adds the facts, the route updated_at).
+_LOGGED = [c.name for c in decisions.columns if c.name != "facts"]
+_FACTS = msgspec.msgpack.Encoder()
+# Decided by a staff override or by closure, not by the policy's rules: no facts to backtest a policy on.
+_NOT_BY_POLICY = frozenset({"staff_override", "closed"})
+
+
+def _facts(state: CustomerState, route: Route) -> bytes | None:
+    """What the policy read for this decision, as compact MessagePack (domain/facts.PolicyFacts)."""
+    if route.rule in _NOT_BY_POLICY:
+        return None
+    return _FACTS.encode(PolicyFacts.of(state.profile, state.score))
 
 
 def _values(state: CustomerState, route: Route) -> dict[str, Any]:
@@ -56,7 +67,7 @@ async def save_routes(
             ),
             rows,
         )
-    log = [_values(s, s.route) for s in decided if s.route is not None]
+    log = [{**_values(s, s.route), "facts": _facts(s, s.route)} for s in decided if s.route is not None]
     if log:
         await conn.execute(insert(decisions).on_conflict_do_nothing(index_elements=[decisions.c.decision_id]), log)
 

@@ -23,6 +23,10 @@ from tierflow_common.db.tables import add_inbox_table, add_outbox_table
 metadata = MetaData()
 
 EXPERIMENT_COMMENT = "{experiment, arm, assignment_probability} of the decision (docs/experiments.md); null when none."
+FACTS_COMMENT = (
+    "What the policy read (domain/facts.PolicyFacts as MessagePack); null for overrides, closed accounts and"
+    " decisions before migration 0007."
+)
 
 customers = Table(
     "customers",
@@ -81,6 +85,7 @@ decisions = Table(
     Column("supersedes", Uuid),
     Column("caused_by", Uuid),
     Column("experiment", JSONB, comment=EXPERIMENT_COMMENT),
+    Column("facts", LargeBinary, comment=FACTS_COMMENT),
     comment="Every decision ever made: the audit trail.",
 )
 Index("decisions_customer", decisions.c.customer_id, decisions.c.version)

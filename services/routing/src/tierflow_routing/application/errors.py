@@ -55,3 +55,7 @@ class UnknownExperiment(NotFound):
 
 class ReportInvalid(Invalid):
     """An experiment report asked for a window, outcome or control that does not exist."""
+
+
+class CandidateUnsupported(Invalid):
+    """The logged decisions give a candidate policy's choices no support (the backtest refuses to estimate)."""

@@ -51,6 +51,65 @@ class ScoreFacts(msgspec.Struct, array_like=True, gc=False):
     event_id: str | None = None
 
 
+class PolicyFacts(msgspec.Struct, array_like=True, frozen=True, gc=False):
+    """What the routing policy read for a decision (rules, experiment populations), kept with the decision so a
+    candidate policy can be evaluated on it later (domain/backtest.py). A field a new condition reads is appended
+    here (array_like: rows stored before read it as its default)."""
+
+    profile_version: int
+    score_version: int
+    tier: str | None
+    churn_band: str | None
+    signals: list[str]
+    age_band: str | None
+    investor_type: str | None
+    risk_level: str | None
+    region: str | None
+    consents: dict[str, bool]
+    closed: bool
+    digital_logins_30d: int
+    community_accepted_90d: int
+
+    @classmethod
+    def of(cls, profile: ProfileFacts, score: ScoreFacts) -> PolicyFacts:
+        """The facts a decision on `profile` and `score` was made on."""
+        return cls(
+            profile.profile_version,
+            score.score_version,
+            score.tier,
+            score.churn_band,
+            score.signals,
+            profile.age_band,
+            profile.investor_type,
+            profile.risk_level,
+            profile.region,
+            profile.consents,
+            profile.closed,
+            profile.digital_logins_30d,
+            profile.community_accepted_90d,
+        )
+
+    def profile(self) -> ProfileFacts:
+        """As the profile facts the policy's conditions read (the other figures at their defaults)."""
+        return ProfileFacts(
+            profile_version=self.profile_version,
+            age_band=self.age_band,
+            investor_type=self.investor_type,
+            risk_level=self.risk_level,
+            region=self.region,
+            consents=self.consents,
+            closed=self.closed,
+            digital_logins_30d=self.digital_logins_30d,
+            community_accepted_90d=self.community_accepted_90d,
+        )
+
+    def score(self) -> ScoreFacts:
+        """As the score facts the policy's conditions read."""
+        return ScoreFacts(
+            score_version=self.score_version, tier=self.tier, churn_band=self.churn_band, signals=self.signals
+        )
+
+
 class Override(msgspec.Struct, array_like=True, gc=False):
     """A staff decision that takes precedence over the policy until it expires."""
 
