@@ -32,12 +32,14 @@ from tierflow_testing.kafka import produce, wait_until
 from tierflow_testing.plugin import Namespace, running
 
 from .conftest import bearer
-from .test_experiments import policy_yaml
+from .test_experiments import EXPERIMENT, policy_yaml
 
 pytestmark = pytest.mark.integration
 
 T = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
-LOGGING = parse_routing_policy(policy_yaml("bt-log-1"))  # C: control / robo 50:50; 20% held out first
+# the experiments test's policy, without the robo arm's playbook (a candidate's plain robo needs plain robo logged)
+LOGGING_YAML = policy_yaml("bt-log-1", experiment=EXPERIMENT.replace(", playbook: robo_guided", ""))
+LOGGING = parse_routing_policy(LOGGING_YAML)  # C: control / robo 50:50; 20% held out first
 CANDIDATE_ROBO = """version: bt-robo
 rules:
   - name: a_private_advisor
@@ -72,7 +74,7 @@ TRADERS = {ROBO[0], ROBO[1], CONTROL[0]}  # trade again on day 3
 async def test_decisions_keep_their_facts_and_a_candidate_is_backtested_on_them(
     ns: Namespace, settings: RoutingSettings, api: httpx.AsyncClient, database: AsyncEngine, tmp_path: Path
 ) -> None:
-    uploaded = await api.post("/v1/policies", json={"yaml": policy_yaml("bt-log-1")}, headers=bearer("policy:write"))
+    uploaded = await api.post("/v1/policies", json={"yaml": LOGGING_YAML}, headers=bearer("policy:write"))
     assert uploaded.status_code == 201, uploaded.text  # active before the worker starts: every decision is under it
     everyone = [*ROBO, *CONTROL, *HELD, A]
     clock = SetClock(T)

@@ -221,3 +221,19 @@ def test_a_logged_row_undoes_the_capacity_fallback_and_reads_the_outcome() -> No
     assert decision.facts is not None and decision.facts.tier == "A"
     assert decision.outcomes == outcome_values(outcome)
     assert decision.outcomes["returned"] == 1.0 and decision.outcomes["churn_band_up"] is None
+
+
+def test_a_playbook_arm_is_its_own_action_and_a_candidate_needs_it_logged() -> None:
+    arms = policy("log-pb").model_copy(deep=True)
+    experiment = arms.experiments[0]
+    experiment.arms[1] = experiment.arms[1].model_copy(update={"flow": None, "playbook": "community_short"})
+    _, chosen = ChoiceModel(arms).choose(PolicyFacts.of(ProfileFacts(), ScoreFacts(tier="C")), at=NOW)
+    assert chosen == {
+        Action("community", "normal"): Fraction(1, 2),
+        Action("community", "normal", playbook="community_short"): Fraction(1, 2),
+    }
+    # a log without the playbook arm gives the candidate's playbook choice no support
+    _, plain = ChoiceModel(policy("log-plain", share=None)).choose(
+        PolicyFacts.of(ProfileFacts(), ScoreFacts(tier="C")), at=NOW
+    )
+    assert Action("community", "normal", playbook="community_short") not in plain

@@ -48,7 +48,7 @@ def logged_decision(row: Any) -> LoggedDecision:
         decided_at=row.decided_at,
         policy_version=row.policy_version,
         rule=row.rule,
-        action=Action(flow, row.priority, held_out),
+        action=Action(flow, row.priority, held_out, None if experiment is None else experiment.playbook),
         experiment=experiment,
         facts=None if row.facts is None else _FACTS.decode(row.facts),
         outcomes=outcome_values(msgspec.convert(row.outcome, Outcome)),

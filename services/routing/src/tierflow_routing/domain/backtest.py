@@ -1,6 +1,7 @@
 """Backtesting a candidate routing policy on logged decisions: inverse propensity weighting. Pure.
 
-The **action** of a decision is what the policy chose: `(flow, priority, held_out)`. `held_out` is true in the
+The **action** of a decision is what the policy chose: `(flow, priority, held_out, playbook)` (`playbook`: the
+arm's notification playbook, None for the flow's own). `held_out` is true in the
 global holdout (same flow and priority, but no marketing outreach, so a different treatment). The advisor is
 not part of it (it follows from capacity), and a private_advisor choice that fell back to robo_advisor for
 want of a free advisor is the policy's private_advisor (the fallback is part of what that choice leads to).
@@ -44,7 +45,7 @@ from tierflow_routing.domain.decision import experiment_for, first_match
 from tierflow_routing.domain.experiments import arm_share, drawn_arm, exact_share, holdout_assignment
 from tierflow_routing.domain.facts import Assignment, CustomerState, PolicyFacts
 from tierflow_routing.domain.outcomes import Outcome
-from tierflow_routing.domain.policy import Experiment, RoutingPolicy, Rule
+from tierflow_routing.domain.policy import Arm, Experiment, RoutingPolicy, Rule
 
 DEFAULT_CONFIDENCE = 0.95
 # The outcomes estimated, from a matured window (domain/outcomes.Outcome); `returned` = traded or logged in.
@@ -68,9 +69,11 @@ class Action:
     flow: str
     priority: str
     held_out: bool = False
+    playbook: str | None = None
 
     def label(self) -> str:
-        return f"{self.flow}/{self.priority}" + (" (held out)" if self.held_out else "")
+        playbook = "" if self.playbook is None else f" [{self.playbook}]"
+        return f"{self.flow}/{self.priority}{playbook}" + (" (held out)" if self.held_out else "")
 
 
 Distribution = dict[Action, Fraction]
@@ -108,19 +111,13 @@ class LoggedDecision:
     outcomes: Mapping[str, float | None]
 
 
-def _with_rule(rule: Rule, changed_flow: str | None, changed_priority: str | None, *, held: bool = False) -> Action:
-    return Action(changed_flow or rule.then.flow.value, changed_priority or rule.then.priority.value, held)
-
-
-def _experiment_distribution(rule: Rule, experiment: Experiment | None) -> Distribution:
-    base = _with_rule(rule, None, None)
-    if experiment is None:
-        return {base: Fraction(1)}
-    shares: Distribution = {base: 1 - exact_share(experiment.population.share)}
-    for arm in experiment.arms:
-        action = _with_rule(rule, arm.flow and arm.flow.value, arm.priority and arm.priority.value)
-        shares[action] = shares.get(action, Fraction(0)) + arm_share(experiment, arm)
-    return {a: p for a, p in shares.items() if p > 0}
+def _with_rule(rule: Rule, arm: Arm | None = None, *, held: bool = False) -> Action:
+    """The rule's action, as the arm changes it (flow, priority, playbook), or held out."""
+    if arm is None:
+        return Action(rule.then.flow.value, rule.then.priority.value, held)
+    flow = arm.flow.value if arm.flow is not None else rule.then.flow.value
+    priority = arm.priority.value if arm.priority is not None else rule.then.priority.value
+    return Action(flow, priority, held, arm.playbook)
 
 
 def timeless(policy: RoutingPolicy) -> RoutingPolicy:
@@ -150,17 +147,17 @@ class ChoiceModel:
 
 
 def _distribution(policy: RoutingPolicy, rule: Rule, experiment: Experiment | None) -> Distribution:
-    base = _with_rule(rule, None, None)
+    base = _with_rule(rule)
     shares: Distribution = {base: Fraction(1)}
     if experiment is not None:
         shares[base] = 1 - exact_share(experiment.population.share)
         for arm in experiment.arms:
-            action = _with_rule(rule, arm.flow and arm.flow.value, arm.priority and arm.priority.value)
+            action = _with_rule(rule, arm)
             shares[action] = shares.get(action, Fraction(0)) + arm_share(experiment, arm)
     if policy.holdout is not None:  # an independent draw, before any experiment: the rule's action held out
         held = exact_share(policy.holdout.share)
         shares = {action: p * (1 - held) for action, p in shares.items()}
-        shares[_with_rule(rule, None, None, held=True)] = held
+        shares[_with_rule(rule, held=True)] = held
     return {action: p for action, p in shares.items() if p > 0}
 
 
@@ -170,13 +167,13 @@ def reproduces(policy: RoutingPolicy, decision: LoggedDecision) -> bool:
     state = CustomerState(decision.customer_id, profile=decision.facts.profile(), score=decision.facts.score())
     rule = first_match(policy, state.profile, state.score)
     held = holdout_assignment(policy.holdout, decision.customer_id)
-    action, arm_name = _with_rule(rule, None, None, held=held is not None), None if held is None else held.arm
+    action, arm_name = _with_rule(rule, held=held is not None), None if held is None else held.arm
     experiment_id = None if held is None else held.experiment
     if held is None:
         experiment = experiment_for(policy, state, rule, decision.decided_at)
         arm = None if experiment is None else drawn_arm(experiment, decision.customer_id)
         if experiment is not None and arm is not None:
-            action = _with_rule(rule, arm.flow and arm.flow.value, arm.priority and arm.priority.value)
+            action = _with_rule(rule, arm)
             experiment_id, arm_name = experiment.id, arm.name
     logged = decision.experiment
     logged_arm = (None, None) if logged is None else (logged.experiment, logged.arm)
