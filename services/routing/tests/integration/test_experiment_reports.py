@@ -14,8 +14,9 @@ from tierflow_routing.adapters import outcomes as store
 from tierflow_routing.domain.experiment_stats import ArmSample, compare_arms
 from tierflow_routing.domain.facts import Assignment
 from tierflow_routing.domain.outcomes import Baseline, Outcome, open_windows
+from tierflow_routing.settings import RoutingSettings
 
-from .conftest import bearer
+from .conftest import SECRET, bearer
 from .test_experiments import policy_yaml
 
 pytestmark = pytest.mark.integration
@@ -144,3 +145,45 @@ async def test_arm_sums_and_differences_equal_a_customer_by_customer_computation
     own = bearer("route:read:self", customer="R0001")
     assert (await api.get(f"/v1/experiments/{EXPERIMENT}", headers=own)).status_code == 403
     assert (await api.get(f"/v1/experiments/{EXPERIMENT}")).status_code == 401
+
+
+async def test_the_make_run_demo_experiment_is_uploaded_through_the_api_and_counted_live(
+    api: httpx.AsyncClient, database: AsyncEngine, settings: RoutingSettings
+) -> None:
+    from tierflow_cli.demo_experiment import (
+        DEMO_EXPERIMENT,
+        DEMO_HOLDOUT,
+        DEMO_VERSION,
+        demo_outcome_counts,
+        upload_demo_policy,
+    )
+
+    started = await upload_demo_policy(str(api.base_url), SECRET)
+    assert DEMO_EXPERIMENT in started and "not started" not in started
+    active = (await api.get("/v1/policies/active", headers=bearer("route:read"))).json()
+    assert active["version"] == DEMO_VERSION
+    async with database.connect() as conn:
+        assert await demo_outcome_counts(conn, schema=settings.db_schema) == "demo experiment: no decision yet"
+    arms = {"control": (3, 1), "robo": (2, 2), "holdout": (4, 0)}  # decided, active since
+    for arm, (decided, active_since) in arms.items():
+        experiment = DEMO_HOLDOUT if arm == "holdout" else DEMO_EXPERIMENT
+        for n in range(decided):
+            at = datetime.now(UTC) - timedelta(hours=1)
+            baseline = Baseline(
+                decision_id=str(uuid.uuid4()),
+                customer_id=f"{arm}-{n}",
+                version=1,
+                decided_at=at,
+                flow="community",
+                tier="C",
+                experiment=Assignment(experiment, arm, 0.45 if arm != "holdout" else 0.1),
+            )
+            windows = open_windows(baseline, None, None)
+            for window in windows:
+                if n < active_since:
+                    window.facts.first_login_at = at + timedelta(minutes=10)
+            async with database.begin() as conn:
+                await store.save_pending(conn, windows=windows)
+    async with database.connect() as conn:
+        line = await demo_outcome_counts(conn, schema=settings.db_schema)
+    assert line == "active since decision control 1/3 holdout 0/4 robo 2/2"

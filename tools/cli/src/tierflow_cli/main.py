@@ -35,6 +35,7 @@ def run(
     partitions: Annotated[int, typer.Option(help="Partitions per topic.")] = 6,
     api_port: Annotated[int, typer.Option(help="Routing API port (a free one if taken).")] = 8000,
     verbose: Annotated[bool, typer.Option(help="Show service logs here instead of .tierflow/logs/.")] = False,
+    experiment: Annotated[bool, typer.Option(help="Start the demo experiment and holdout (with --simulate).")] = True,
 ) -> None:
     """Start everything (embedded Kafka, PostgreSQL and Redis unless configured) and keep it running."""
     from tierflow_cli.stack import StackOptions, run_stack
@@ -48,6 +49,7 @@ def run(
             customers=customers, events=events, seed=seed, rate=rate, follow=True, duplicate_rate=0.01
         ),
         verbose=verbose,
+        experiment=experiment,
     )
     raise typer.Exit(asyncio.run(run_stack(options)))
 

@@ -19,6 +19,7 @@ import httpx
 from rich.console import Console
 from sqlalchemy import text
 
+from tierflow_cli.demo_experiment import demo_outcome_counts, upload_demo_policy
 from tierflow_cli.devenv import STATE_DIR, write_dev_env
 from tierflow_cli.services import API, MIGRATIONS, WORKERS, ServiceSpec
 from tierflow_common.auth import mint_token
@@ -47,6 +48,8 @@ class StackOptions:
     verbose: bool = False
     workdir: Path = STATE_DIR / "stack"
     status_every_s: float = 10.0
+    experiment: bool = True
+    """Start the demo experiment and holdout (tierflow_cli/demo_experiment.py) before the simulator."""
 
 
 @dataclass
@@ -125,8 +128,9 @@ async def prepare(infra_env: dict[str, str], *, partitions: int) -> None:
     console.print("[green]migrations applied:[/] " + ", ".join(MIGRATIONS))
 
 
-async def status_line(database_url: str) -> str:
-    """Tier mix, flow mix and notification count, read from the services' tables."""
+async def status_line(database_url: str, *, experiment: bool) -> str:
+    """Tier mix, flow mix, notification count and the demo experiment's live outcome counts, read from the
+    services' tables."""
     engine = create_engine(database_url, schema="public", application_name="tierflow-stack-status", pool_size=1)
     try:
         async with engine.connect() as conn:
@@ -136,11 +140,13 @@ async def status_line(database_url: str) -> str:
             by_flow = await conn.execute(text("SELECT flow, count(*) FROM routing.routes GROUP BY flow"))
             flows: dict[str, int] = dict(by_flow.tuples().all())
             sent = (await conn.execute(text("SELECT count(*) FROM notification.notifications"))).scalar_one()
+            demo = await demo_outcome_counts(conn) if experiment else ""
     finally:
         await engine.dispose()
     tier_mix = " ".join(f"{t}:{tiers.get(t, 0)}" for t in "ABCD")
     flow_mix = " ".join(f"{f}:{n}" for f, n in sorted(flows.items()))
-    return f"profiles {profiles} | tiers {tier_mix} | flows {flow_mix or '-'} | notifications {sent}"
+    line = f"profiles {profiles} | tiers {tier_mix} | flows {flow_mix or '-'} | notifications {sent}"
+    return f"{line} | {demo}" if demo else line
 
 
 def banner(api_port: int, children: list[Child], infra_env: dict[str, str]) -> None:
@@ -212,6 +218,9 @@ async def run_stack(options: StackOptions) -> int:
         banner(api_port, children, infra_env)
         if options.simulate:
             await seed_advisors(f"http://127.0.0.1:{api_port}", jwt_secret)
+            if options.experiment:
+                started = await upload_demo_policy(f"http://127.0.0.1:{api_port}", jwt_secret)
+                console.print(f"  experiment    {started} (tierflow experiments report)")
             infra = infra_settings(infra_env)
             producer = EventProducer(client_options(infra), client_id="tierflow-simulator")
             await producer.start()
@@ -277,7 +286,8 @@ async def _supervise(children: list[Child], stop: asyncio.Event, options: StackO
                 child.start(options.verbose)
         if now >= next_status and not options.verbose:
             try:
-                console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {await status_line(database_url)}")
+                line = await status_line(database_url, experiment=options.experiment and options.simulate)
+                console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {line}")
             except Exception as exc:
                 console.print(f"[dim]status unavailable: {type(exc).__name__}[/]")
             next_status = now + options.status_every_s
