@@ -126,6 +126,24 @@ def business_dashboard() -> models.Dashboard:
             )
         )
         .with_panel(
+            timeseries_panel(
+                "Win-back rate by experiment arm (reactivation, 30 days)",
+                "Of the reactivation decisions whose 30-day window matured over the last day, the share where the "
+                "dormant customer traded again, per experiment arm and the global holdout (the holdout gets no "
+                "marketing outreach, so its rate is the win-back without the programme). Not an effect estimate: "
+                "GET /v1/experiments/{id} gives the difference with its interval.",
+                [
+                    Query(
+                        'sum by (experiment, arm) (increase(tierflow_outcomes_total{flow="reactivation", window="30", '
+                        'outcome="traded_again"}[1d])) / '
+                        'sum by (experiment, arm) (increase(tierflow_outcomes_total{flow="reactivation", window="30", '
+                        'outcome="matured"}[1d]))',
+                        "{{experiment}} {{arm}}",
+                    )
+                ],
+            )
+        )
+        .with_panel(
             stat_panel(
                 "Staff overrides in force",
                 "Routes set by staff instead of the policy (each is logged).",
