@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
 from tierflow_common.auth import AuthenticationError, PermissionDenied
 from tierflow_common.exceptions import ApplicationError, Conflict, Forbidden, Invalid, NotFound, Unavailable
+from tierflow_common.kafka.outcomes import is_transient
 from tierflow_common.metrics import RATE_LIMITED
 from tierflow_common.web.ratelimit import RateLimited
 
@@ -53,6 +58,10 @@ DESCRIPTIONS = {
     503: "The service cannot answer yet.",
 }
 WWW_AUTHENTICATE = 'Bearer realm="tierflow"'
+DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (sa_exc.DBAPIError, OSError, TimeoutError, RedisConnectionError)
+"""What a request may meet when PostgreSQL, Redis or the broker is away; `is_transient` decides."""
+RETRY_AFTER_S = 1
+log = logging.getLogger(__name__)
 HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
@@ -124,6 +133,26 @@ def install_error_handlers(app: FastAPI) -> None:
         if allowed:  # a path outside the OpenAPI document (/healthz) keeps the Allow its route gave
             headers["Allow"] = ", ".join(allowed)
         return error_response(exc.status_code, CODE_OF_STATUS.get(exc.status_code, "error"), str(exc.detail), headers)
+
+    async def dependency_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        """A dependency outage (PostgreSQL restarting or read-only, Redis or the broker away) is a 503 with
+        Retry-After, logged as a warning; anything else stays a 500 with its traceback."""
+        if not is_transient(exc):
+            raise exc
+        route = request.scope.get("route")
+        log.warning(
+            "dependency unavailable",
+            extra={"route": getattr(route, "path", "unmatched"), "error": type(exc).__name__},
+        )
+        return error_response(
+            503,
+            "unavailable",
+            "a dependency (database, cache or broker) is unavailable for a moment; retry",
+            {"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+    for dependency_error in DEPENDENCY_ERRORS:
+        app.add_exception_handler(dependency_error, dependency_unavailable)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
