@@ -523,7 +523,8 @@ async def test_faults_lose_nothing_and_count_nothing_twice(stack: EmbeddedStack,
     assert report["dead_letters"].get("processing", 0) == 0, report["dead_letters"]
     assert report["scores"]["missing"] == report["scores"]["differing"] == 0, report["scores"]
     assert report["routes"]["missing"] == report["routes"]["differing"] == 0, report["routes"]
-    failures = {k: v for k, v in tally.items() if not (k in ("200", "404") or k.startswith("source:"))}
+    # 503 with Retry-After is the honest answer to a cache miss while PostgreSQL restarts; a 500 is a bug
+    failures = {k: v for k, v in tally.items() if not (k in ("200", "404", "503") or k.startswith("source:"))}
     assert not failures and tally["200"] > 0, dict(tally)
 
 
