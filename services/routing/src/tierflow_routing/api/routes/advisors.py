@@ -21,11 +21,11 @@ AdvisorPath = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9_.:/-]+$"
     "",
     response_model=list[AdvisorRead],
     responses=documented(),
-    summary="All advisors with their live load",
+    summary="All advisors with their live load, and their places and load per tier",
     description="Scope: `route:read` or `advisor:write`.",
 )
 async def list_all(_: AdvisorReaderDep, routing: RoutingDep) -> list[AdvisorRead]:
-    return [AdvisorRead.of(record) for record in await advisors.list_advisors(routing)]
+    return [AdvisorRead.of(record, places) for record, places in await advisors.list_advisors(routing)]
 
 
 @router.get(
@@ -36,7 +36,7 @@ async def list_all(_: AdvisorReaderDep, routing: RoutingDep) -> list[AdvisorRead
     description="Scope: `route:read` or `advisor:write`.",
 )
 async def get_one(advisor_id: AdvisorPath, _: AdvisorReaderDep, routing: RoutingDep) -> AdvisorRead:
-    return AdvisorRead.of(await advisors.get_advisor(routing, advisor_id))
+    return AdvisorRead.of(*await advisors.get_advisor(routing, advisor_id))
 
 
 @router.get(
@@ -70,6 +70,6 @@ async def history(advisor_id: AdvisorPath, _: AdvisorReaderDep, routing: Routing
 async def put_one(
     advisor_id: AdvisorPath, body: AdvisorWrite, principal: AdvisorWriterDep, routing: RoutingDep, response: Response
 ) -> AdvisorRead:
-    record, created = await advisors.put_advisor(routing, advisor_id, body.change(), actor=principal.subject)
+    _, created = await advisors.put_advisor(routing, advisor_id, body.change(), actor=principal.subject)
     response.status_code = 201 if created else 200
-    return AdvisorRead.of(record)
+    return AdvisorRead.of(*await advisors.get_advisor(routing, advisor_id))
