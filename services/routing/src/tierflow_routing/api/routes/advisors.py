@@ -60,9 +60,9 @@ async def history(advisor_id: AdvisorPath, _: AdvisorReaderDep, routing: Routing
     summary="Create or update an advisor",
     description=(
         "Capacity can be lowered below the current load: nobody is moved, new assignments stop until load falls. "
-        "Raised capacity is used by the waitlist, oldest first. Deactivating the advisor, changing their region "
-        "or lowering their licence level routes their current customers again at the next sweep (to another "
-        "eligible advisor with room, or the waitlist); a staff override naming the advisor stays. "
+        "Raised capacity is used by the waitlist, in its order (`GET /v1/waitlist`). Deactivating the advisor, "
+        "changing their region or lowering their licence level routes their current customers again at the next "
+        "sweep (to another eligible advisor with room, or the waitlist); a staff override naming the advisor stays. "
         "Audited: who (the token's subject), when, what changed (`GET /v1/advisors/{advisor_id}/history`). "
         "Scope: `advisor:write`."
     ),
