@@ -198,9 +198,16 @@ def profile_updated(
 
 
 def score_changed(
-    customer_id: str, version: int, tier: str, *, at: datetime | None = None, churn_band: str = "low"
+    customer_id: str,
+    version: int,
+    tier: str,
+    *,
+    at: datetime | None = None,
+    churn_band: str = "low",
+    value_score: float | None = None,
+    churn_score: float | None = None,
 ) -> Any:
-    """A tierflow.score.v1 event as the scoring service publishes it."""
+    """A tierflow.score.v1 event as the scoring service publishes it (value and churn scores: given or defaults)."""
     from tierflow_common.events import ScoreChanged
     from tierflow_common.events.ids import derived_id
 
@@ -220,6 +227,8 @@ def score_changed(
                 "reasons": [{"code": f"test_tier_{tier}", "contribution": 1.0, "detail": "set by a test"}],
                 "policy_version": "default-1",
                 "decided_at": moment,
+                **({} if value_score is None else {"value_score": value_score}),
+                **({} if churn_score is None else {"churn_score": churn_score}),
             },
         }
     )

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from tierflow_common.events import ProfileUpdated, ScoreChanged
+from tierflow_routing.domain.advisors import held_advisor
 from tierflow_routing.domain.facts import CustomerState, ProfileFacts, ScoreFacts
 
 DIGITAL_CHANNELS = ("app", "web", "mini_program")
@@ -75,6 +76,8 @@ def take_score(state: CustomerState, event: ScoreChanged) -> datetime | None:
     """A newer score version replaces the score; decide at its decided_at."""
     if event.payload.version <= state.score.score_version:
         return None
+    if state.advisor_tier is None and held_advisor(state.route) is not None:
+        state.advisor_tier = state.score.tier  # the place was counted under the tier before this score
     state.score = score_facts(event)
     return event.payload.decided_at
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -20,6 +21,9 @@ from tierflow_routing.application.context import RoutingContext
 from tierflow_routing.application.outcomes import Fact, OutcomeSettings
 from tierflow_routing.application.routing import route_customer, snapshot
 from tierflow_routing.domain.facts import CustomerState
+from tierflow_routing.domain.policy import RoutingPolicy
+from tierflow_routing.domain.shares import advisor_shares, places_by_tier
+from tierflow_routing.domain.waitlist import ordered, promotions
 from tierflow_routing.handlers import HANDLERS
 
 
@@ -94,7 +98,7 @@ class RoutingService:
         await ctx.outbox.recover()  # decisions the API staged (overrides) go out from here
         async with ctx.outbox.transaction() as tx:
             conn = tx.connection
-            await self._offer_free_places(conn)
+            await self._offer_free_places(conn, policy)
             due = await customers.STORE.due_for_review_for_update(conn, now=now, limit=self._sweep_batch)
             decided: list[CustomerState] = []
             for state in due:
@@ -120,18 +124,26 @@ class RoutingService:
         outcomes.count(matured)
         return len(matured)
 
-    async def _offer_free_places(self, conn: AsyncConnection) -> None:
-        """Waiting customers some advisor with room could take become due, oldest first, one per free place."""
+    async def _offer_free_places(self, conn: AsyncConnection, policy: RoutingPolicy) -> None:
+        """Waiting customers some advisor has room for (a free place, their tier under its share) become due, in
+        the policy's waitlist order, one per free place."""
         room = await advisors.free_capacity(conn)
         if room != self._offered_room:
             self._offered, self._offered_room = set(), room
         if not room:
             return
-        places = min(room, self._sweep_batch)
-        waiting = await advisors.oldest_waiting(conn, limit=places + len(self._offered))
-        for customer_id, requested_at in [w for w in waiting if w[0] not in self._offered][:places]:
-            await customers.mark_due(conn, customer_ids=[customer_id], at=requested_at)
-            self._offered.add(customer_id)
+        queue = ordered(await advisors.waiting(conn), policy.waitlist_in_force().order)
+        if not queue:
+            return
+        team = await advisors.team(conn)
+        places = places_by_tier(team, advisor_shares(policy))
+        chosen = promotions(queue, team, places, limit=min(room, self._sweep_batch), skip=self._offered)
+        # Due in queue order (the sweep takes the earliest due first), as early as the longest wait among them.
+        first = min((entry.requested_at for entry in chosen), default=None)
+        for rank, entry in enumerate(chosen):
+            assert first is not None
+            await customers.mark_due(conn, customer_ids=[entry.customer_id], at=first + timedelta(microseconds=rank))
+            self._offered.add(entry.customer_id)
 
     async def refresh_cache(self, states: dict[str, CustomerState] | Iterable[str]) -> None:
         """Write these customers' current routes to Redis; remember failures for the repair task."""

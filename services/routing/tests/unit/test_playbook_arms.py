@@ -140,3 +140,5 @@ def test_the_commented_example_in_the_shipped_policy_is_a_valid_policy_with_a_pl
     parsed = parse_routing_policy(uncommented)
     arms = {arm.name: arm for experiment in parsed.experiments for arm in experiment.arms}
     assert arms["short_ladder"].playbook == "reactivation_short" and arms["control"].playbook is None
+    assert parsed.resources is not None and parsed.resources.advisor_places.by_tier()["A"] == 0.30
+    assert parsed.waitlist is not None and parsed.waitlist.order.value == "value_times_risk"

@@ -15,7 +15,7 @@ from tierflow_routing.domain.policy import RoutingPolicy, routing_policy_from_do
 POLICY: DocumentKind[RoutingPolicy] = DocumentKind(
     name="routing policy",
     version_of=lambda policy: policy.version,
-    to_row=lambda policy: {"document": policy.model_dump(mode="json"), "description": policy.description},
+    to_row=lambda policy: {"document": policy.document(), "description": policy.description},
     from_row=lambda row: routing_policy_from_document(row["document"], source="stored policy"),
     content=("document",),
 )

@@ -7,6 +7,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -19,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from tierflow_common.db.tables import add_inbox_table, add_outbox_table
+from tierflow_routing.domain.resources import TIERS
 
 metadata = MetaData()
 
@@ -105,7 +107,12 @@ advisors = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("created_by", Text, comment="Who created the advisor (the token's sub); null before migration 0004."),
     Column("updated_by", Text, comment="Who wrote the advisor last (the token's sub); null before migration 0004."),
-    comment="load is kept in the same transactions as the routes; it never exceeds capacity on assignment.",
+    *(
+        Column(f"load_{t.lower()}", Integer, nullable=False, server_default=text("0"), comment=f"Load of tier {t}.")
+        for t in TIERS
+    ),
+    comment="load is kept in the same transactions as the routes; it never exceeds capacity on assignment."
+    " load_a..load_d split it by the tier each place counts under (domain/shares.py).",
 )
 
 waitlist = Table(
@@ -115,7 +122,10 @@ waitlist = Table(
     Column("region", Text),
     Column("need_level", Integer, nullable=False),
     Column("requested_at", DateTime(timezone=True), nullable=False),
-    comment="private_advisor customers waiting for capacity; promoted oldest first.",
+    Column("tier", Text, comment="The tier whose share of places the customer waits for; null before 0008."),
+    Column("value_score", Float, nullable=False, server_default=text("0"), comment="From tierflow.score.v1."),
+    Column("churn_score", Float, nullable=False, server_default=text("0"), comment="Churn probability, score.v1."),
+    comment="private_advisor customers waiting for capacity; promoted in the policy's waitlist order.",
 )
 Index("waitlist_requested", waitlist.c.requested_at)
 

@@ -9,6 +9,8 @@ from pydantic import ConfigDict, Field
 from tierflow_routing.api.views import View
 from tierflow_routing.application.policies import SimulationResult
 from tierflow_routing.domain.policy import RoutingPolicy
+from tierflow_routing.domain.resources import TIERS
+from tierflow_routing.domain.shares import advisor_shares
 
 
 class PolicyUpload(View):
@@ -31,7 +33,7 @@ class PolicyRead(View):
     @classmethod
     def of(cls, policy: RoutingPolicy) -> PolicyRead:
         """The view of a routing policy."""
-        return cls(version=policy.version, description=policy.description, document=policy.model_dump(mode="json"))
+        return cls(version=policy.version, description=policy.description, document=policy.document_in_force())
 
 
 class AdvisorLoad(View):
@@ -40,6 +42,9 @@ class AdvisorLoad(View):
     capacity: int
     load_now: int
     load_after: int
+    places_by_tier: dict[str, int] = Field(description="The advisor's places per tier under the candidate's shares.")
+    load_now_by_tier: dict[str, int] = Field(description="Places taken now, by tier.")
+    load_after_by_tier: dict[str, int] = Field(description="Places taken after, by tier.")
 
 
 class SimulationRead(View):
@@ -54,6 +59,10 @@ class SimulationRead(View):
     )
     advisor_load: list[AdvisorLoad]
     waitlist_after: int
+    advisor_shares: dict[str, float] = Field(
+        description="Each tier's share of advisor places under the candidate: its `resources.advisor_places`, with "
+        "the shares of tiers it never sends to an advisor lent to the others when `lend_unused`."
+    )
 
     @classmethod
     def of(cls, result: SimulationResult) -> SimulationRead:
@@ -72,8 +81,12 @@ class SimulationRead(View):
                     capacity=a.capacity,
                     load_now=sim.load_now[a.advisor_id],
                     load_after=sim.load_after[a.advisor_id],
+                    places_by_tier=sim.places[a.advisor_id],
+                    load_now_by_tier={t: a.used(t) for t in TIERS},
+                    load_after_by_tier=sim.used_after[a.advisor_id],
                 )
                 for a in sim.team
             ],
             waitlist_after=sim.waitlist_after,
+            advisor_shares=advisor_shares(result.candidate),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -307,14 +308,23 @@ class AdvisorRead(View):
     active: bool
     load: int = Field(description="Customers assigned now.")
     free: int = Field(description="Capacity left.")
+    places_by_tier: dict[str, int] = Field(
+        description="The advisor's places per tier under the routing policy in force (its `resources.advisor_places` "
+        "shares, lent when `lend_unused`), dealt with the region's team (docs/routing.md, resource shares).",
+        examples=[{"A": 36, "B": 48, "C": 24, "D": 12}],
+    )
+    used_by_tier: dict[str, int] = Field(
+        description="Places taken, by the tier each counts under (sums to `load`).",
+        examples=[{"A": 36, "B": 41, "C": 24, "D": 3}],
+    )
     created_at: datetime
     updated_at: datetime
     created_by: str | None = Field(default=None, description="Who created the advisor (null before audit existed).")
     updated_by: str | None = Field(default=None, description="Who wrote the advisor last.")
 
     @classmethod
-    def of(cls, record: AdvisorRecord) -> AdvisorRead:
-        """The view of an advisor with their live load."""
+    def of(cls, record: AdvisorRecord, places: Mapping[str, int]) -> AdvisorRead:
+        """The view of an advisor with their live load and their places per tier."""
         return cls(
             advisor_id=record.advisor_id,
             branch=record.branch,
@@ -325,6 +335,8 @@ class AdvisorRead(View):
             active=record.active,
             load=record.load,
             free=max(0, record.capacity - record.load),
+            places_by_tier=dict(places),
+            used_by_tier=dict(record.used_by_tier or {}),
             created_at=record.created_at,
             updated_at=record.updated_at,
             created_by=record.created_by,

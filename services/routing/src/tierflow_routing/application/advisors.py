@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from tierflow_routing.adapters import advisors, changes, customers
 from tierflow_routing.adapters.advisors import AdvisorChange, AdvisorRecord
 from tierflow_routing.adapters.changes import Change
+from tierflow_routing.adapters.policies import POLICIES
 from tierflow_routing.application.context import RoutingContext
 from tierflow_routing.application.errors import UnknownAdvisor
 from tierflow_routing.domain.advisors import no_longer_suits
+from tierflow_routing.domain.resources import Resources
+from tierflow_routing.domain.shares import Places, advisor_shares, places_by_tier
 
 
-async def list_advisors(ctx: RoutingContext) -> list[AdvisorRecord]:
-    """Every advisor with their live load."""
+async def list_advisors(ctx: RoutingContext) -> list[tuple[AdvisorRecord, Places]]:
+    """Every advisor with their live load, and their places per tier under the policy in force."""
     async with ctx.engine.connect() as conn:
-        return await advisors.list_advisors(conn)
+        records = await advisors.list_advisors(conn)
+        shares = await shares_in_force(conn)
+    places = places_by_tier([r.advisor() for r in records], shares)
+    return [(record, places[record.advisor_id]) for record in records]
 
 
-async def get_advisor(ctx: RoutingContext, advisor_id: str) -> AdvisorRecord:
-    """One advisor with their live load."""
+async def get_advisor(ctx: RoutingContext, advisor_id: str) -> tuple[AdvisorRecord, Places]:
+    """One advisor with their live load, and their places per tier (dealt with their region's team)."""
     async with ctx.engine.connect() as conn:
         record = await advisors.get_advisor_record(conn, advisor_id)
-    if record is None:
-        raise UnknownAdvisor("no such advisor")
-    return record
+        if record is None:
+            raise UnknownAdvisor("no such advisor")
+        team = await advisors.team(conn, region=record.region)
+        shares = await shares_in_force(conn)
+    return record, places_by_tier(team, shares)[advisor_id]
+
+
+async def shares_in_force(conn: AsyncConnection) -> dict[str, float]:
+    """Each tier's share of advisor places under the active policy (the declared defaults before there is one)."""
+    policy = await POLICIES.active(conn)
+    return Resources().advisor_places.by_tier() if policy is None else advisor_shares(policy)
 
 
 AUDITED = ("branch", "region", "capacity", "licence_level", "languages", "active")

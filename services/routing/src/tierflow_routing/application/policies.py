@@ -90,4 +90,4 @@ async def simulate_policy(ctx: RoutingContext, document: str) -> SimulationResul
             found = outcome(state, candidate, now)
             if found is not None:
                 outcomes.append(found)
-    return SimulationResult(candidate, active, replay_assignment(outcomes, team))
+    return SimulationResult(candidate, active, replay_assignment(outcomes, team, candidate))

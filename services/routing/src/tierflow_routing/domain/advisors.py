@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from tierflow_common.events.outputs import Flow
 from tierflow_routing.domain.facts import ProfileFacts, Route
@@ -22,6 +23,11 @@ class Advisor:
     licence_level: int
     load: int
     active: bool
+    used_by_tier: Mapping[str, int] = field(default_factory=dict)  # the load, by the tier each place counts under
+
+    def used(self, tier: str) -> int:
+        """Places taken by customers of `tier`."""
+        return self.used_by_tier.get(tier, 0)
 
 
 def eligible(advisor: Advisor, profile: ProfileFacts) -> bool:
@@ -43,9 +49,12 @@ def no_longer_suits(before: Advisor, after: Advisor) -> bool:
     )
 
 
-def candidates(advisors: list[Advisor], profile: ProfileFacts) -> list[str]:
-    """Eligible advisors with free capacity, least loaded (relative to capacity) first."""
-    free = [a for a in advisors if eligible(a, profile) and a.load < a.capacity]
+def candidates(
+    advisors: list[Advisor], profile: ProfileFacts, room: Callable[[Advisor], bool] | None = None
+) -> list[str]:
+    """Eligible advisors with free capacity (and `room` for the customer, when given: their tier's places),
+    least loaded (relative to capacity) first."""
+    free = [a for a in advisors if eligible(a, profile) and a.load < a.capacity and (room is None or room(a))]
     free.sort(key=lambda a: (a.load / a.capacity, a.load, a.advisor_id))
     return [a.advisor_id for a in free]
 
@@ -63,7 +72,9 @@ class SeatRequest:
 
     `needed` is False when the outcome is not an active private_advisor route. A staff override may
     `name` the advisor; otherwise the customer keeps the advisor they `hold` while still eligible, or
-    takes the least-loaded eligible advisor with room in their `region` licensed for `need`.
+    takes the least-loaded eligible advisor with room in their `region` licensed for `need`. A new place is
+    counted under the customer's `tier` and taken only while the tier is under its share, unless
+    `within_share` is False (a staff override); the place held is counted under `held_tier`.
     """
 
     needed: bool
@@ -71,3 +82,6 @@ class SeatRequest:
     named: str | None
     region: str | None
     need: int
+    tier: str = "A"
+    held_tier: str | None = None
+    within_share: bool = True

@@ -89,12 +89,17 @@ class Wanted:
 def seat_request(state: CustomerState, wanted: Wanted) -> SeatRequest:
     """What the wanted outcome asks of advisor capacity."""
     profile = state.profile
+    held = held_advisor(state.route)
+    tier = state.score.tier or "A"  # no route is decided before the first score
     return SeatRequest(
         needed=wanted.flow is Flow.PRIVATE_ADVISOR and wanted.active,
-        held=held_advisor(state.route),
+        held=held,
         named=wanted.advisor_id,
         region=profile.region,
         need=need_level(profile),
+        tier=tier,
+        held_tier=None if held is None else (state.advisor_tier or tier),
+        within_share=wanted.rule != "staff_override",
     )
 
 

@@ -170,3 +170,6 @@ class CustomerState(msgspec.Struct, array_like=True):
     evaluated_at: datetime | None = None
     evaluated_policy: str | None = None  # the policy version of that evaluation, even when nothing changed
     experiment_review_at: datetime | None = None  # the next start or end of an experiment after that evaluation
+    # The tier the advisor place held is counted under (domain/shares.py). Appended (array_like): a state stored
+    # before holds its place under the tier it had then (handlers.take_score fills it in before a tier change).
+    advisor_tier: str | None = None

@@ -3,7 +3,8 @@
 A YAML document validated by pydantic and versioned like the tier policy. Conditions in a rule's
 `when` are AND-ed; a list means "any of these"; an empty `when` matches everyone. Optional
 `experiments` and a global `holdout` split customers into arms (domain/experiments.py assigns them;
-docs/experiments.md).
+docs/experiments.md). Optional `resources` (each tier's share of advisor places and outbound calls) and
+`waitlist` (its order) are in domain/resources.py; left out, the defaults apply.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from tierflow_common.events.outputs import HOLDOUT_ARM, PLAYBOOK_NAME, AgeBand, ChurnBand, Flow, Priority, Tier
 from tierflow_common.events.payloads import InvestorType, RiskLevel
 from tierflow_common.yaml_documents import load_mapping
+from tierflow_routing.domain.resources import Resources, Waitlist
+
+# Sections added after policies were first stored: left out of a stored document when not given, so a version
+# stored before them compares equal when uploaded again (the registry compares documents).
+OPTIONAL_SECTIONS = ("resources", "waitlist")
 
 
 class RoutingPolicyError(ValueError):
@@ -150,6 +156,28 @@ class RoutingPolicy(Strict):
     rules: list[Rule] = Field(min_length=1)
     holdout: Holdout | None = None
     experiments: list[Experiment] = Field(default_factory=list)
+    resources: Resources | None = Field(default=None, description="Shares of scarce capacity (none: defaults).")
+    waitlist: Waitlist | None = Field(default=None, description="The waitlist order (none: value_times_risk).")
+
+    def resources_in_force(self) -> Resources:
+        """The `resources` section, or its defaults (30/40/20/10, lending unused shares)."""
+        return self.resources or Resources()
+
+    def waitlist_in_force(self) -> Waitlist:
+        """The `waitlist` section, or its default (value score x churn probability)."""
+        return self.waitlist or Waitlist()
+
+    def document(self) -> dict[str, object]:
+        """As stored: the JSON form, without the optional sections that were not given."""
+        dumped = self.model_dump(mode="json")
+        return {k: v for k, v in dumped.items() if not (k in OPTIONAL_SECTIONS and v is None)}
+
+    def document_in_force(self) -> dict[str, object]:
+        """As shown: the JSON form with every optional section filled in as it applies."""
+        dumped = self.model_dump(mode="json")
+        dumped["resources"] = self.resources_in_force().model_dump(mode="json")
+        dumped["waitlist"] = self.waitlist_in_force().model_dump(mode="json")
+        return dumped
 
     @model_validator(mode="after")
     def _default_rule_last(self) -> RoutingPolicy:

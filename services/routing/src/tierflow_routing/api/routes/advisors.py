@@ -21,11 +21,11 @@ AdvisorPath = Annotated[str, Path(max_length=128, pattern=r"^[A-Za-z0-9_.:/-]+$"
     "",
     response_model=list[AdvisorRead],
     responses=documented(),
-    summary="All advisors with their live load",
+    summary="All advisors with their live load, and their places and load per tier",
     description="Scope: `route:read` or `advisor:write`.",
 )
 async def list_all(_: AdvisorReaderDep, routing: RoutingDep) -> list[AdvisorRead]:
-    return [AdvisorRead.of(record) for record in await advisors.list_advisors(routing)]
+    return [AdvisorRead.of(record, places) for record, places in await advisors.list_advisors(routing)]
 
 
 @router.get(
@@ -36,7 +36,7 @@ async def list_all(_: AdvisorReaderDep, routing: RoutingDep) -> list[AdvisorRead
     description="Scope: `route:read` or `advisor:write`.",
 )
 async def get_one(advisor_id: AdvisorPath, _: AdvisorReaderDep, routing: RoutingDep) -> AdvisorRead:
-    return AdvisorRead.of(await advisors.get_advisor(routing, advisor_id))
+    return AdvisorRead.of(*await advisors.get_advisor(routing, advisor_id))
 
 
 @router.get(
@@ -60,9 +60,9 @@ async def history(advisor_id: AdvisorPath, _: AdvisorReaderDep, routing: Routing
     summary="Create or update an advisor",
     description=(
         "Capacity can be lowered below the current load: nobody is moved, new assignments stop until load falls. "
-        "Raised capacity is used by the waitlist, oldest first. Deactivating the advisor, changing their region "
-        "or lowering their licence level routes their current customers again at the next sweep (to another "
-        "eligible advisor with room, or the waitlist); a staff override naming the advisor stays. "
+        "Raised capacity is used by the waitlist, in its order (`GET /v1/waitlist`). Deactivating the advisor, "
+        "changing their region or lowering their licence level routes their current customers again at the next "
+        "sweep (to another eligible advisor with room, or the waitlist); a staff override naming the advisor stays. "
         "Audited: who (the token's subject), when, what changed (`GET /v1/advisors/{advisor_id}/history`). "
         "Scope: `advisor:write`."
     ),
@@ -70,6 +70,6 @@ async def history(advisor_id: AdvisorPath, _: AdvisorReaderDep, routing: Routing
 async def put_one(
     advisor_id: AdvisorPath, body: AdvisorWrite, principal: AdvisorWriterDep, routing: RoutingDep, response: Response
 ) -> AdvisorRead:
-    record, created = await advisors.put_advisor(routing, advisor_id, body.change(), actor=principal.subject)
+    _, created = await advisors.put_advisor(routing, advisor_id, body.change(), actor=principal.subject)
     response.status_code = 201 if created else 200
-    return AdvisorRead.of(record)
+    return AdvisorRead.of(*await advisors.get_advisor(routing, advisor_id))

@@ -70,8 +70,9 @@ async def upload(body: PolicyUpload, principal: PolicyWriterDep, routing: Routin
     responses=documented(400, 404, s404=NO_POLICY),
     summary="What a candidate policy would change, applying nothing",
     description=(
-        "Evaluates the candidate against every routed customer and replays advisor assignment on the result: "
-        "how many customers would move from each flow to each other flow, and each advisor's resulting load. "
+        "Evaluates the candidate against every routed customer and replays advisor assignment on the result under "
+        "the candidate's resource shares and waitlist order: how many customers would move from each flow to each "
+        "other flow, and each advisor's places per tier and resulting load, in all and by tier. "
         "Scope: `policy:write`."
     ),
 )
