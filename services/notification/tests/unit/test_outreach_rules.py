@@ -40,7 +40,12 @@ def test_reactivation_is_a_ladder_push_day_0_sms_day_3_call_day_7_that_stops_on_
 
 
 def test_private_advisor_gets_a_task_and_a_welcome_and_urgent_gets_the_retention_task() -> None:
-    programme = ["advisor.monthly_contact", "advisor.portfolio_review", "advisor.onsite_visit", "advisor.annual_planning"]
+    programme = [
+        "advisor.monthly_contact",
+        "advisor.portfolio_review",
+        "advisor.onsite_visit",
+        "advisor.annual_planning",
+    ]
     normal = plan_steps(decision(Flow.PRIVATE_ADVISOR), DEFAULT, now=NOW)
     assert [s.template for s in normal] == ["advisor.new_customer", "advisor.welcome", *programme]
     urgent = plan_steps(decision(Flow.PRIVATE_ADVISOR, Priority.URGENT), DEFAULT, now=NOW)
