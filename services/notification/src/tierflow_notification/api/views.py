@@ -46,7 +46,7 @@ class TaskRead(View):
     evidence_event_id: UUID | None = Field(
         default=None,
         examples=["9a4f6c1d-2b3e-4f5a-8b6c-7d8e9f0a1b2c"],
-        description="The contact.logged event that satisfied the task (a recurring contact or review task), if one did.",
+        description="The contact.logged event that satisfied the task (a recurring contact or review task), if any.",
     )
 
     @classmethod

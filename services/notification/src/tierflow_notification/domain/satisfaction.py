@@ -11,8 +11,9 @@ contact, the quarterly review) that
   next one, and a contact before the first occurrence opens satisfies nothing,
 - is still owed: its task is open, or it is due and not yet handed to the workbench (pending).
 
-One contact is evidence for one promise: when several are owed it satisfies the one due first
-(then by step name). Another contact in the same period may satisfy the next. An occurrence being
+One contact is evidence for one promise: when several are owed it satisfies the most frequent one
+(a call is a 1:1 contact before it is a quarterly review), then the one due first, then by step
+name. Another contact in the same period satisfies the next one owed. An occurrence being
 handed to the workbench at that moment (`sending`) is left alone: its task opens and is closed
 by hand.
 """
@@ -90,6 +91,12 @@ def _owed(step: StoredStep, open_tasks: Collection[UUID]) -> bool | None:
     return None
 
 
+def _precedence(step: StoredStep) -> tuple[float, datetime, str]:
+    """The most frequent promise first (a call is a 1:1 contact before it is a review), then the one due first."""
+    every = 0.0 if step.every is None else parse_duration(step.every).nominal_days
+    return every, step.first_due_at + timedelta(days=step.task_due_days), step.name
+
+
 def satisfy(
     contacts: Iterable[LoggedContact], steps: Iterable[StoredStep], open_tasks: Collection[UUID]
 ) -> list[Satisfaction]:
@@ -111,9 +118,7 @@ def satisfy(
         ]
         if not owed:
             continue
-        step, task_open = min(
-            owed, key=lambda pair: (pair[0].first_due_at + timedelta(days=pair[0].task_due_days), pair[0].name)
-        )
+        step, task_open = min(owed, key=lambda pair: _precedence(pair[0]))
         used.add(step.step_id)
         satisfied.append(Satisfaction(contact, step, task_open))
     return satisfied
