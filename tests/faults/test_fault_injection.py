@@ -75,7 +75,7 @@ SERVICE_TOPICS = {
     "profile": topics.INPUT_TOPICS,
     "scoring": (topics.PROFILE,),
     "routing": (topics.PROFILE, topics.SCORE),
-    "notification": (topics.ROUTING, topics.CUSTOMER, topics.TRADE, topics.LOGIN),
+    "notification": (topics.ROUTING, topics.CUSTOMER, topics.TRADE, topics.LOGIN, topics.CONTACT),
 }
 OUTPUT_TOPICS = (topics.PROFILE, topics.SCORE, topics.ROUTING)
 

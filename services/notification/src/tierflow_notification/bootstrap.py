@@ -11,7 +11,7 @@ from tierflow_common.admission import admission_rule
 from tierflow_common.auth import TokenVerifier
 from tierflow_common.clock import AcceleratedClock, Clock, WallClock
 from tierflow_common.events.outputs import NotificationChannel
-from tierflow_common.events.topics import CUSTOMER, LOGIN, ROUTING, TRADE
+from tierflow_common.events.topics import CONTACT, CUSTOMER, LOGIN, ROUTING, TRADE
 from tierflow_common.runtime import ServiceRuntime
 from tierflow_common.wiring import consumer_loop, pipeline_parts, service_runtime, sweeper_task
 from tierflow_notification.adapters.channels import (
@@ -27,7 +27,7 @@ from tierflow_notification.service import NotificationService
 from tierflow_notification.settings import NotificationSettings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-SUBSCRIBED = (ROUTING, CUSTOMER, TRADE, LOGIN)  # every event type on these has a handler (handlers.py)
+SUBSCRIBED = (ROUTING, CUSTOMER, TRADE, LOGIN, CONTACT)  # every event type on these has a handler (handlers.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +49,7 @@ class NotificationWorker:
 
 
 def build_worker(settings: NotificationSettings) -> NotificationWorker:
-    """Consumer loop on decisions, customers, trades and logins; the step runner; the task API's clients."""
+    """Consumer loop on decisions, customers, trades, logins and contacts; the step runner; the task API's clients."""
     settings.check_secrets()  # the task API verifies tokens: refuse a weak or unreadable key before anything starts
     playbooks = load_playbooks(settings.playbook_file)
     parts = pipeline_parts("notification", settings)

@@ -1,6 +1,6 @@
 """How each input event type the service consumes folds into the plan of its batch.
 
-`HANDLERS` maps every event class on the subscribed topics (routing, customer, trade, login) to
+`HANDLERS` maps every event class on the subscribed topics (routing, customer, trade, login, contact) to
 the function that handles one event of that type; the batch processor (service.py) folds a
 batch's fresh events through it, in batch order, then applies the plan in one transaction.
 """
@@ -13,10 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from tierflow_common.events import CustomerUpdated, RoutingDecided
-from tierflow_common.events.envelope import Envelope, LoginFailed, LoginSucceeded, TradeExecuted
+from tierflow_common.events.envelope import ContactLogged, Envelope, LoginFailed, LoginSucceeded, TradeExecuted
 from tierflow_common.events.outputs import HOLDOUT_ARM
 from tierflow_notification.domain.governance import Contact
 from tierflow_notification.domain.outreach import Decision
+from tierflow_notification.domain.satisfaction import LoggedContact
 
 
 @dataclass(slots=True)
@@ -26,6 +27,7 @@ class BatchPlan:
     customers: dict[str, CustomerUpdated] = field(default_factory=dict)  # the newest customer event
     active_at: dict[str, datetime] = field(default_factory=dict)  # the latest trade or login
     decisions: dict[str, Decision] = field(default_factory=dict)  # the decision with the highest version
+    logged_contacts: list[LoggedContact] = field(default_factory=list)  # contacts that may satisfy a task
 
     def contacts(self) -> list[Contact]:
         """The consent/timezone projection of the newest customer events, by customer id."""
@@ -82,12 +84,29 @@ def handle_routing_decided(plan: BatchPlan, event: RoutingDecided) -> None:
         plan.decisions[decision.customer_id] = decision
 
 
+def handle_contact_logged(plan: BatchPlan, event: ContactLogged) -> None:
+    """A logged contact by an advisor: it may satisfy that period's recurring contact or review task."""
+    payload = event.payload
+    if payload.advisor_id is None:
+        return  # no advisor named: evidence of no advisor's promise
+    plan.logged_contacts.append(
+        LoggedContact(
+            event_id=event.event_id,
+            customer_id=event.customer_id,
+            advisor_id=payload.advisor_id,
+            occurred_at=event.occurred_at,
+            outcome=payload.outcome.value,
+        )
+    )
+
+
 HANDLERS: dict[type[Envelope], Callable[[BatchPlan, Any], None]] = {
     CustomerUpdated: handle_customer_updated,
     TradeExecuted: handle_activity,
     LoginSucceeded: handle_activity,
     LoginFailed: handle_login_failed,
     RoutingDecided: handle_routing_decided,
+    ContactLogged: handle_contact_logged,
 }
 
 

@@ -19,7 +19,9 @@ and it is delivered again under the same notification id, which the webhook pass
 A step whose lease lapsed is decided again like any due step before it goes out again: a newer
 route cancels it (`route_changed`), and governance may suppress it (closed account, consent
 withdrawn, customer returned) or defer it (quiet hours, frequency cap) under the rules of that
-moment. Every hand-over to a provider is an attempt, a re-send after a lapsed lease included; a
+moment. A recurring step's next occurrence is planned in the transaction that settles one (sent,
+suppressed, given up), under an id derived from its number, so it is stored once however often that
+happens (domain/recurrence.py). Every hand-over to a provider is an attempt, a re-send after a lapsed lease included; a
 step whose lease lapsed on its last allowed attempt is given up (`attempts_exhausted`).
 """
 
@@ -40,7 +42,7 @@ from tierflow_notification.adapters import contacts, records, steps
 from tierflow_notification.adapters.channels import ChannelAdapter, CircuitOpen, DeliveryError, OutboundMessage
 from tierflow_notification.domain.cancellation import ROUTE_CHANGED, superseded
 from tierflow_notification.domain.governance import Action, govern
-from tierflow_notification.domain.outreach import outcome_id, sent_id
+from tierflow_notification.domain.outreach import PlannedStep, following, outcome_id, sent_id
 from tierflow_notification.domain.playbooks import Governance
 from tierflow_notification.domain.records import NotificationRecord
 from tierflow_notification.domain.steps import StepChange, StepStatus, StoredStep, due_view
@@ -124,6 +126,7 @@ class StepRunner:
         logged: list[NotificationRecord] = []
         sending: list[Sending] = []
         changes: list[StepChange] = []
+        successors: list[PlannedStep | None] = []  # a recurring series' next occurrences (domain/recurrence.py)
         lease_until = now + self._policy.clock_delta(self._policy.lease_s)
         for step in due:
             channel = step.channel or step.channels[0]
@@ -140,6 +143,7 @@ class StepRunner:
                 )
                 changes.append(change)
                 logged.append(record)
+                successors.append(following(step, "attempts_exhausted", now=now))
                 continue
             # A step whose lease lapsed (its sender died) is decided again from here, like any due step.
             if superseded(step, current.get(step.customer_id)):
@@ -201,6 +205,7 @@ class StepRunner:
                     )
                 )
             else:
+                successors.append(following(step, verdict.reason, now=now))  # a closed account or a return: none
                 changes.append(StepChange(step.step_id, now, status=StepStatus.CANCELLED, last_reason=verdict.reason))
                 logged.append(
                     NotificationRecord(
@@ -213,6 +218,7 @@ class StepRunner:
                     )
                 )
         await steps.update_steps(conn, changes)
+        await steps.insert_steps(conn, [s for s in successors if s is not None], now=now)
         await log_records(tx, logged, now, self._topics)
         return sending
 
@@ -248,7 +254,8 @@ class StepRunner:
             advisor_id=step.advisor_id,
             priority=step.priority,
             sent_at=now,
-            task_due_at=now + timedelta(days=step.task_due_days),
+            # A recurring task is due by its window from its occurrence's opening, however late it was handed over.
+            task_due_at=(now if step.every is None else step.first_due_at) + timedelta(days=step.task_due_days),
         )
         async with self._slots:
             try:
@@ -266,10 +273,12 @@ class StepRunner:
         now = self._clock.now()
         logged: list[NotificationRecord] = []
         changes: list[StepChange] = []
+        successors: list[PlannedStep | None] = []
         for sending, error in outcomes:
             step, channel, attempts = sending.step, sending.channel, sending.attempt
             if error is None:
                 changes.append(StepChange(step.step_id, now, status=StepStatus.DONE, last_reason="delivered"))
+                successors.append(following(step, "delivered", now=now))
                 logged.append(
                     NotificationRecord(
                         sent_id(step.step_id),
@@ -316,5 +325,7 @@ class StepRunner:
                 )
                 changes.append(change)
                 logged.append(record)
+                successors.append(following(step, "provider_gave_up", now=now))
         await steps.update_steps(conn, changes)
+        await steps.insert_steps(conn, [s for s in successors if s is not None], now=now)
         await log_records(tx, logged, now, self._topics)

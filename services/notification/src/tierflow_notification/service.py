@@ -13,6 +13,10 @@ Per batch, in one transaction with the inbox claim (the rules are in domain/canc
   and advisor of the playbook in force (an experiment arm or the holdout changed): then the playbook
   continues (domain/continuation.py); a decision in the routing policy's global holdout has its
   marketing steps cancelled at once, recorded `suppressed` / `holdout` (domain/holdout.py);
+- a recurring step's next occurrence is planned when one is cancelled for a reason that keeps the
+  series (a withdrawn consent; domain/recurrence.py);
+- a contact.logged by an advisor satisfies that period's recurring contact or review task
+  (contact_evidence.py);
 - a decision whose experiment arm names a playbook variant plays it when its flow has it, else the
   flow's own playbook, counted and logged once the batch is committed (`report_fallbacks`).
 Each event type's handler (handlers.py) folds it into the batch's plan; this module applies it.
@@ -32,10 +36,11 @@ from tierflow_common.db.outbox import Outbox
 from tierflow_common.events import Topics
 from tierflow_common.kafka.delivery import BatchOutcome, Delivery
 from tierflow_notification.adapters import contacts, steps, tasks
+from tierflow_notification.contact_evidence import apply_contacts
 from tierflow_notification.domain.cancellation import cancel_steps, withdraws_marketing_consent
 from tierflow_notification.domain.continuation import plans_after
 from tierflow_notification.domain.holdout import holdout_suppressions, pending_suppressions
-from tierflow_notification.domain.outreach import Decision, decisions_to_plan, plan_steps
+from tierflow_notification.domain.outreach import Decision, decisions_to_plan, following, plan_steps
 from tierflow_notification.domain.playbooks import PlaybookSet
 from tierflow_notification.handlers import plan_batch
 from tierflow_notification.metrics import PLAYBOOK_FALLBACKS
@@ -123,11 +128,15 @@ class NotificationService:
             await steps.update_steps(conn, cancelled.changes + held_back.changes)
             await tasks.cancel_open_tasks(conn, customer_ids=replaced, now=now)
             planned = [p for d in replaced.values() for p in plan_steps(d, self._playbooks, now=now)]
-            await steps.insert_steps(conn, planned, now=now)
+            # A recurring occurrence cancelled for a reason that keeps its series (a withdrawn consent) hands on.
+            successors = [following(r.step, r.reason, now=now) for r in cancelled.records]
+            await steps.insert_steps(conn, planned + [s for s in successors if s is not None], now=now)
             held_out = holdout_suppressions(planned, replaced, now=now)
             await steps.update_steps(conn, held_out.changes)
             await contacts.remember_decisions(conn, current=list(current.values()), plans=plans, now=now)
-            await log_records(tx, cancelled.records + held_back.records + held_out.records, now, self._topics)
+            satisfied = await apply_contacts(conn, plan.logged_contacts, now=now)
+            logged = cancelled.records + held_back.records + held_out.records + satisfied
+            await log_records(tx, logged, now, self._topics)
         report_fallbacks(current.values(), self._playbooks)  # after the commit: a retried batch counts once
         return BatchOutcome(duplicates=claim.duplicates, rejected=rejected, conflicts=claim.conflicts)
 

@@ -68,6 +68,7 @@ async def test_an_advisor_and_the_outreach_queue_page_through_their_own_tasks(ta
         "created_at",
         "closed_at",
         "closed_by",
+        "evidence_event_id",  # the contact.logged that satisfied a recurring task (issue 12)
     }
 
 

@@ -40,15 +40,25 @@ def test_reactivation_is_a_ladder_push_day_0_sms_day_3_call_day_7_that_stops_on_
 
 
 def test_private_advisor_gets_a_task_and_a_welcome_and_urgent_gets_the_retention_task() -> None:
+    programme = [
+        "advisor.monthly_contact",
+        "advisor.portfolio_review",
+        "advisor.onsite_visit",
+        "advisor.annual_planning",
+    ]
     normal = plan_steps(decision(Flow.PRIVATE_ADVISOR), DEFAULT, now=NOW)
-    assert [s.template for s in normal] == ["advisor.new_customer", "advisor.welcome"]
+    assert [s.template for s in normal] == ["advisor.new_customer", "advisor.welcome", *programme]
     urgent = plan_steps(decision(Flow.PRIVATE_ADVISOR, Priority.URGENT), DEFAULT, now=NOW)
-    assert [s.template for s in urgent] == ["advisor.retention_urgent", "advisor.welcome"]
+    assert [s.template for s in urgent] == ["advisor.retention_urgent", "advisor.welcome", *programme]
     assert urgent[0].task_due_days == 0 and urgent[0].advisor_id == "ADV1"
 
 
 def test_robo_and_community_get_their_message_and_a_closed_account_gets_nothing() -> None:
-    assert [s.template for s in plan_steps(decision(Flow.ROBO_ADVISOR), DEFAULT, now=NOW)] == ["robo.onboarding"]
+    assert [s.template for s in plan_steps(decision(Flow.ROBO_ADVISOR), DEFAULT, now=NOW)] == [
+        "robo.onboarding",
+        "robo.rebalancing_suggestion",
+        "robo.online_qa_invitation",
+    ]
     assert [s.template for s in plan_steps(decision(Flow.COMMUNITY), DEFAULT, now=NOW)] == ["community.invitation"]
     assert plan_steps(decision(Flow.COMMUNITY, active=False), DEFAULT, now=NOW) == []
 

@@ -239,7 +239,8 @@ def schemas(
 @app.command()
 def bench(
     scenario: Annotated[
-        str, typer.Argument(help="all, pipeline, profile, storage, scoring, sweeper, notification, api; soak.")
+        str,
+        typer.Argument(help="all, pipeline, profile, storage, scoring, sweeper, notification, recurring, api; soak."),
     ] = "all",
     partitions: Annotated[int, typer.Option(help="Partitions per topic.")] = 6,
     pipeline_events: Annotated[int, typer.Option(help="pipeline: events.")] = 200_000,
@@ -252,6 +253,7 @@ def bench(
     scoring_customers: Annotated[int, typer.Option(help="scoring: customers.")] = 100_000,
     sweeper_customers: Annotated[int, typer.Option(help="sweeper: stored customers, all due.")] = 1_000_000,
     notification_decisions: Annotated[int, typer.Option(help="notification: routing decisions.")] = 20_000,
+    recurring_customers: Annotated[int, typer.Option(help="recurring: customers planned over a year.")] = 100_000,
     api_customers: Annotated[int, typer.Option(help="api: stored routing decisions.")] = 1_000_000,
     api_seconds: Annotated[int, typer.Option(help="api: seconds per wrk run.")] = 20,
     api_connections: Annotated[int, typer.Option(help="api: wrk connections.")] = 50,
@@ -261,7 +263,7 @@ def bench(
     soak_customers: Annotated[int, typer.Option(help="soak: customers.")] = 20_000,
 ) -> None:
     """Measure throughput, storage and memory; every figure beside a baseline from the same run."""
-    from tierflow_cli.bench import api, notification, pipeline, profile, scoring, soak
+    from tierflow_cli.bench import api, notification, pipeline, profile, recurring, scoring, soak
 
     async def go() -> None:
         if scenario in ("all", "pipeline"):
@@ -278,6 +280,8 @@ def bench(
             await scoring.run_sweeper(customers=sweeper_customers, partitions=partitions)
         if scenario in ("all", "notification"):
             await notification.run_throughput(decisions=notification_decisions, partitions=partitions)
+        if scenario in ("all", "recurring"):
+            recurring.run(customers=recurring_customers)
         if scenario in ("all", "api"):
             await api.run(
                 customers=api_customers, seconds=api_seconds, connections=api_connections, workers=api_workers
@@ -285,7 +289,8 @@ def bench(
         if scenario == "soak":
             await soak.run(minutes=minutes, rate=rate, customers=soak_customers)
 
-    if scenario not in ("all", "pipeline", "profile", "storage", "scoring", "sweeper", "notification", "api", "soak"):
+    known = ("all", "pipeline", "profile", "storage", "scoring", "sweeper", "notification", "recurring", "api", "soak")
+    if scenario not in known:
         console.print(f"[red]unknown scenario {scenario}[/]")
         raise typer.Exit(2)
     # SIGTERM unwinds like Ctrl-C, so every scenario stops the services and servers it started (they run in

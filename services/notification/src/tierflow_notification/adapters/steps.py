@@ -42,6 +42,11 @@ def _stored_step(row: Row[Any]) -> StoredStep:
         status=StepStatus(row.status),
         attempts=row.attempts,
         channel=NotificationChannel(row.channel) if row.channel else None,
+        every=row.every,
+        series_start=row.series_start,
+        occurrence=row.occurrence,
+        satisfied_by_contact=row.satisfied_by_contact,
+        window=row.step_window,
     )
 
 
@@ -73,6 +78,11 @@ async def insert_steps(conn: AsyncConnection, planned: Sequence[PlannedStep], *,
                 "channel": None,
                 "last_reason": None,
                 "updated_at": now,
+                "every": p.every,
+                "series_start": p.series_start,
+                "occurrence": p.occurrence,
+                "satisfied_by_contact": p.satisfied_by_contact,
+                "step_window": p.window,
             }
             for p in planned
         ],
@@ -88,6 +98,28 @@ async def active_steps_for_update(conn: AsyncConnection, customer_ids: Iterable[
     rows = await conn.execute(
         select(steps)
         .where(steps.c.customer_id.in_(ids), steps.c.status.in_(_ACTIVE))
+        .order_by(steps.c.step_id)
+        .with_for_update()
+    )
+    return [_stored_step(r) for r in rows]
+
+
+async def satisfiable_steps_for_update(
+    conn: AsyncConnection, *, customer_ids: Iterable[str], since: datetime, until: datetime
+) -> list[StoredStep]:
+    """Occurrences a logged contact may satisfy (pending or done, opened in [since, until]) of these customers,
+    locked (waits for a runner holding one: it is then `sending`, and left alone)."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return []
+    rows = await conn.execute(
+        select(steps)
+        .where(
+            steps.c.customer_id.in_(ids),
+            steps.c.satisfied_by_contact,
+            steps.c.status.in_([StepStatus.PENDING.value, StepStatus.DONE.value]),
+            steps.c.first_due_at.between(since, until),
+        )
         .order_by(steps.c.step_id)
         .with_for_update()
     )

@@ -85,10 +85,21 @@ steps = Table(
     Column("channel", Text, comment="The channel chosen when it was sent."),
     Column("last_reason", Text),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("every", Text, comment="A recurring step's period (ISO 8601); null: a one-off step."),
+    Column("series_start", DateTime(timezone=True), comment="When occurrence 0 of the series opened."),
+    Column("occurrence", Integer, nullable=False, server_default=text("0"), comment="The occurrence's number."),
+    Column("satisfied_by_contact", Boolean, nullable=False, server_default=text("false")),
+    Column("step_window", Text, comment="A recurring task's window (ISO 8601); null: the period."),
     comment="Durable outreach timers: a restart neither loses nor repeats a step.",
 )
 Index("steps_due", steps.c.due_at, postgresql_where=text("status IN ('pending', 'sending')"))
 Index("steps_customer", steps.c.customer_id, postgresql_where=text("status IN ('pending', 'sending')"))
+Index(
+    "steps_satisfiable",
+    steps.c.customer_id,
+    steps.c.first_due_at,
+    postgresql_where=text("satisfied_by_contact AND status IN ('pending', 'done')"),
+)
 
 advisor_tasks = Table(
     "advisor_tasks",
@@ -104,6 +115,7 @@ advisor_tasks = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("closed_at", DateTime(timezone=True)),
     Column("closed_by", Text),
+    Column("evidence_event_id", Uuid, comment="The contact.logged event that satisfied the task, if one did."),
 )
 Index(
     "advisor_tasks_open", advisor_tasks.c.advisor_id, advisor_tasks.c.due_at, postgresql_where=text("status = 'open'")

@@ -29,6 +29,7 @@ def _task(row: Row[Any]) -> AdvisorTask:
         created_at=row.created_at,
         closed_at=row.closed_at,
         closed_by=row.closed_by,
+        evidence_event_id=row.evidence_event_id,
     )
 
 
@@ -49,8 +50,33 @@ async def open_task(conn: AsyncConnection, task: AdvisorTask) -> None:
                 "created_at": task.created_at,
                 "closed_at": task.closed_at,
                 "closed_by": task.closed_by,
+                "evidence_event_id": task.evidence_event_id,
             }
         ],
+    )
+
+
+async def open_task_ids(conn: AsyncConnection, *, task_ids: Iterable[UUID]) -> set[UUID]:
+    """Which of these tasks are open, locked until the transaction ends (an advisor closing one waits)."""
+    ids = sorted(set(task_ids))
+    if not ids:
+        return set()
+    rows = await conn.execute(
+        select(advisor_tasks.c.task_id)
+        .where(advisor_tasks.c.task_id.in_(ids), advisor_tasks.c.status == TaskStatus.OPEN.value)
+        .with_for_update()
+    )
+    return set(rows.scalars())
+
+
+async def close_with_evidence(
+    conn: AsyncConnection, *, task_id: UUID, by: str, closed_at: datetime, evidence_event_id: UUID
+) -> None:
+    """Close an open task as satisfied by a logged contact (kept as its evidence)."""
+    await conn.execute(
+        update(advisor_tasks)
+        .where(advisor_tasks.c.task_id == task_id, advisor_tasks.c.status == TaskStatus.OPEN.value)
+        .values(status=TaskStatus.DONE.value, closed_at=closed_at, closed_by=by, evidence_event_id=evidence_event_id)
     )
 
 

@@ -38,7 +38,15 @@ class TaskRead(View):
     closed_by: str | None = Field(
         default=None,
         examples=["advisor-ui"],
-        description="Who closed it: the token's subject, or `route_changed` when a new route cancelled it.",
+        description=(
+            "Who closed it: the token's subject, `route_changed` when a new route cancelled it, or "
+            "`satisfied_by_contact` when a logged contact by its advisor kept that period's promise."
+        ),
+    )
+    evidence_event_id: UUID | None = Field(
+        default=None,
+        examples=["9a4f6c1d-2b3e-4f5a-8b6c-7d8e9f0a1b2c"],
+        description="The contact.logged event that satisfied the task (a recurring contact or review task), if any.",
     )
 
     @classmethod

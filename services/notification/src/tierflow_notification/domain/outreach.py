@@ -1,8 +1,10 @@
 """From a routing decision to the outreach steps its playbook plans, and the ids that chain them. Pure.
 
-The idempotency chain: event id -> decision id -> step id (decision id + step name) -> notification
-id (step id + what happened). A redelivered decision plans the same step ids, which the store
-keeps once; a step is sent under one notification id however often it is retried.
+The idempotency chain: event id -> decision id -> step id (decision id + step name, + the occurrence's
+number for a recurring step after its first) -> notification id (step id + what happened). A
+redelivered decision plans the same step ids, which the store keeps once; a step is sent under one
+notification id however often it is retried; an occurrence is planned under the same id however
+often the settle that plans it runs.
 """
 
 from __future__ import annotations
@@ -14,7 +16,16 @@ from uuid import UUID
 
 from tierflow_common.events.ids import derived_id
 from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority
-from tierflow_notification.domain.playbooks import PlaybookSet
+from tierflow_notification.domain.durations import parse_duration
+from tierflow_notification.domain.playbooks import PlaybookSet, Step
+from tierflow_notification.domain.recurrence import (
+    ends_series,
+    next_open_occurrence,
+    occurrence_start,
+    series_start,
+    window_days,
+)
+from tierflow_notification.domain.steps import StoredStep
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +61,12 @@ class PlannedStep:
     task_due_days: float
     planned_at: datetime
     due_at: datetime
+    # A recurring step's occurrence (domain/recurrence.py): its series' period, start and number.
+    every: str | None = None
+    series_start: datetime | None = None
+    occurrence: int = 0
+    satisfied_by_contact: bool = False
+    window: str | None = None
 
 
 def decisions_to_plan(newest: Mapping[str, Decision], seen_versions: Mapping[str, int]) -> dict[str, Decision]:
@@ -57,9 +74,12 @@ def decisions_to_plan(newest: Mapping[str, Decision], seen_versions: Mapping[str
     return {cid: d for cid, d in newest.items() if d.version > seen_versions.get(cid, 0)}
 
 
-def step_id(decision_id: UUID, name: str) -> UUID:
-    """The id of a decision's step: the same for a redelivered decision."""
-    return derived_id("step", decision_id, name)
+def step_id(decision_id: UUID, name: str, occurrence: int = 0) -> UUID:
+    """The id of a decision's step (of its occurrence, for a recurring one): the same for a redelivered decision,
+    a restarted runner, a retried settle. Occurrence 0 keeps the id a one-off step has."""
+    if occurrence == 0:
+        return derived_id("step", decision_id, name)
+    return derived_id("step", decision_id, name, occurrence)
 
 
 def sent_id(step: UUID) -> UUID:
@@ -72,27 +92,78 @@ def outcome_id(step: UUID, status: str, attempt: int, reason: str) -> UUID:
     return derived_id("notification", step, status, attempt, reason)
 
 
+def _planned(decision: Decision, step: Step, now: datetime) -> PlannedStep:
+    begins = now + step.after
+    every, window = step.period, step.task_window
+    start = None if every is None else series_start(begins, every, decision.customer_id, step.name)
+    return PlannedStep(
+        step_id=step_id(decision.decision_id, step.name),
+        customer_id=decision.customer_id,
+        decision_id=decision.decision_id,
+        flow=decision.flow,
+        name=step.name,
+        template=step.template,
+        channels=step.channels,
+        message_class=step.message_class,
+        stop_when_active=step.stop_when_active,
+        advisor_id=decision.advisor_id,
+        priority=decision.priority,
+        task_due_days=step.task_due_days if start is None or window is None else window_days(start, window),
+        planned_at=now,
+        due_at=begins if start is None else start,
+        every=step.every,
+        series_start=start,
+        satisfied_by_contact=step.satisfied_by_contact,
+        window=step.window,
+    )
+
+
 def plan_steps(decision: Decision, playbooks: PlaybookSet, *, now: datetime) -> list[PlannedStep]:
     """The steps of the playbook the decision plays (its arm's variant, else its flow's); none for a closed
-    account (inactive decision)."""
+    account (inactive decision). A recurring step plans its first occurrence, spread within its period."""
     if not decision.active:
         return []
     return [
-        PlannedStep(
-            step_id=step_id(decision.decision_id, step.name),
-            customer_id=decision.customer_id,
-            decision_id=decision.decision_id,
-            flow=decision.flow,
-            name=step.name,
-            template=step.template,
-            channels=step.channels,
-            message_class=step.message_class,
-            stop_when_active=step.stop_when_active,
-            advisor_id=decision.advisor_id,
-            priority=decision.priority,
-            task_due_days=step.task_due_days,
-            planned_at=now,
-            due_at=now + step.after,
-        )
+        _planned(decision, step, now)
         for step in playbooks.choose(decision.flow, decision.priority, decision.playbook).steps
     ]
+
+
+def next_occurrence(step: StoredStep, *, now: datetime) -> PlannedStep | None:
+    """The occurrence after a stored one of a recurring series (None: a one-off step), the first whose period has
+    not ended by `now`. Its id comes from the decision, the name and its number, so planning it twice (a retried
+    settle, two runners) stores it once."""
+    if step.every is None or step.series_start is None:
+        return None
+    every = parse_duration(step.every)
+    occurrence = next_open_occurrence(step.series_start, every, step.occurrence, now)
+    opens = occurrence_start(step.series_start, every, occurrence)
+    window = every if step.window is None else parse_duration(step.window)
+    return PlannedStep(
+        step_id=step_id(step.decision_id, step.name, occurrence),
+        customer_id=step.customer_id,
+        decision_id=step.decision_id,
+        flow=step.flow,
+        name=step.name,
+        template=step.template,
+        channels=step.channels,
+        message_class=step.message_class,
+        stop_when_active=step.stop_when_active,
+        advisor_id=step.advisor_id,
+        priority=step.priority,
+        task_due_days=window_days(opens, window),
+        planned_at=now,
+        due_at=opens,
+        every=step.every,
+        series_start=step.series_start,
+        occurrence=occurrence,
+        satisfied_by_contact=step.satisfied_by_contact,
+        window=step.window,
+    )
+
+
+def following(step: StoredStep, reason: str, *, now: datetime) -> PlannedStep | None:
+    """The next occurrence to plan when an occurrence stops for `reason` (sent, suppressed, given up, satisfied,
+    cancelled); None for a one-off step or a reason that ends the series (a new route, a return, a closed
+    account, the holdout: domain/recurrence.py)."""
+    return None if ends_series(reason) else next_occurrence(step, now=now)

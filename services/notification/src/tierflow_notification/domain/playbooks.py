@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from tierflow_common.events.outputs import PLAYBOOK_NAME, Flow, MessageClass, NotificationChannel, Priority
 from tierflow_common.exceptions import ConfigurationError
 from tierflow_common.yaml_documents import load_mapping
+from tierflow_notification.domain.durations import Duration, parse_duration
 
 # The consent purpose a marketing message on each channel needs (tierflow.customer.v1 consents).
 CONSENT_FOR_CHANNEL: dict[NotificationChannel, str] = {
@@ -32,6 +33,9 @@ CONSENT_FOR_CHANNEL: dict[NotificationChannel, str] = {
     NotificationChannel.LOG: "marketing_push",
 }
 # Channels that reach the customer's device at once, so quiet hours apply to them.
+# A contact is matched against the occurrences of the last year and a bit (adapters/steps.py): a longer period
+# could not be satisfied.
+MAX_SATISFIABLE_PERIOD_DAYS = 366
 INTERRUPTING = frozenset({NotificationChannel.PUSH, NotificationChannel.SMS, NotificationChannel.EMAIL})
 
 
@@ -56,11 +60,54 @@ class Step(Model):
         default=tuple(Priority), description="Only for decisions with one of these priorities."
     )
     stop_when_active: bool = Field(default=False, description="Cancelled when the customer trades or logs in.")
+    # Recurrence (docs/notification.md, "Recurring steps"; domain/recurrence.py), kept in one block.
+    every: str | None = Field(
+        default=None, description="ISO 8601 duration (P1W, P1M, P3M, P1Y): the step recurs until the route changes."
+    )
+    window: str | None = Field(
+        default=None, description="Recurring advisor tasks: due this long after each occurrence opens (default: every)."
+    )
+    satisfied_by_contact: bool = Field(
+        default=False, description="A contact.logged by the step's advisor in the period closes its task."
+    )
+
+    @model_validator(mode="after")
+    def _recurrence(self) -> Step:
+        if self.every is None:
+            if self.window is not None or self.satisfied_by_contact:
+                raise ValueError("window and satisfied_by_contact belong to a recurring step (give `every`)")
+            return self
+        every = parse_duration(self.every)
+        if every.nominal_days < 1:
+            raise ValueError(f"every: a step recurs at most daily (P1D or longer), not {self.every}")
+        is_task = NotificationChannel.ADVISOR_TASK in self.channels
+        if self.window is not None:
+            if not is_task:
+                raise ValueError("window: only an advisor task has a due time")
+            if parse_duration(self.window).nominal_days > every.nominal_days:
+                raise ValueError(f"window {self.window} is longer than the period {self.every}")
+        if "task_due_days" in self.model_fields_set:
+            raise ValueError("a recurring step's task is due by its window (default: the period), not task_due_days")
+        if self.satisfied_by_contact and self.channels != (NotificationChannel.ADVISOR_TASK,):
+            raise ValueError("satisfied_by_contact: only a step whose one channel is advisor_task")
+        if self.satisfied_by_contact and every.nominal_days > MAX_SATISFIABLE_PERIOD_DAYS:
+            raise ValueError(f"satisfied_by_contact: a period of at most a year, not {self.every}")
+        return self
 
     @property
     def after(self) -> timedelta:
         """How long after the decision the step is due."""
         return timedelta(days=self.after_days)
+
+    @property
+    def period(self) -> Duration | None:
+        """The recurrence period, None for a one-off step."""
+        return None if self.every is None else parse_duration(self.every)
+
+    @property
+    def task_window(self) -> Duration | None:
+        """How long each occurrence's task has (the window, else the period); None for a one-off step."""
+        return self.period if self.window is None else parse_duration(self.window)
 
 
 class FrequencyCap(Model):

@@ -46,6 +46,12 @@ class StoredStep:
     status: StepStatus
     attempts: int
     channel: NotificationChannel | None
+    # A recurring step's occurrence (domain/recurrence.py); None / 0 / False for a one-off step.
+    every: str | None = None
+    series_start: datetime | None = None
+    occurrence: int = 0
+    satisfied_by_contact: bool = False
+    window: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

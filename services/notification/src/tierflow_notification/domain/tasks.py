@@ -37,3 +37,4 @@ class AdvisorTask:
     created_at: datetime
     closed_at: datetime | None = None
     closed_by: str | None = None
+    evidence_event_id: UUID | None = None  # the contact.logged that satisfied it (domain/satisfaction.py)

@@ -40,7 +40,7 @@ SUBSCRIBED = {
     "profile": base.INPUT_TOPICS,
     "scoring": (base.PROFILE,),
     "routing": (base.PROFILE, base.SCORE),
-    "notification": (base.ROUTING, base.CUSTOMER, base.TRADE, base.LOGIN),
+    "notification": (base.ROUTING, base.CUSTOMER, base.TRADE, base.LOGIN, base.CONTACT),
 }
 SECRET = "soak-bench-secret-0123456789-0123456789-abc"
 SAMPLE_S = 30.0
