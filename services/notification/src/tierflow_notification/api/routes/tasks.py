@@ -68,8 +68,10 @@ async def list_tasks(
     "/{task_id}/done",
     response_model=TaskRead,
     responses=documented(
+        400,
         404,
         409,
+        s400="The body is not valid JSON.",
         s404="No task has this id among the tasks the token reaches.",
         s409=(
             "The task was cancelled (its customer's route changed), or it was closed before with another outcome "
