@@ -21,6 +21,7 @@ from tierflow_notification.adapters.channels import (
     LogAdapter,
     WebhookAdapter,
 )
+from tierflow_notification.application.reasons import Outreach
 from tierflow_notification.domain.playbooks import load_playbooks
 from tierflow_notification.runner import DeliveryPolicy, StepRunner
 from tierflow_notification.service import NotificationService
@@ -38,6 +39,7 @@ class TaskApiDependencies:
     verifier: TokenVerifier
     clock: Clock
     max_body_bytes: int = 16 * 1024
+    outreach: Outreach | None = None  # plans a reason's branch when a task is closed (None: no task asks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +97,10 @@ def build_worker(settings: NotificationSettings) -> NotificationWorker:
     # People close tasks at the time on the wall, whatever clock the step timers run on.
     verifier = TokenVerifier.from_settings(settings)
     task_api = TaskApiDependencies(
-        engine=parts.engine, verifier=verifier, clock=WallClock(), max_body_bytes=settings.task_api_max_body_bytes
+        engine=parts.engine,
+        verifier=verifier,
+        clock=WallClock(),
+        max_body_bytes=settings.task_api_max_body_bytes,
+        outreach=Outreach(playbooks=playbooks, outbox=parts.outbox, topics=parts.topics, clock=clock),
     )
     return NotificationWorker(runtime=runtime, task_api=task_api)

@@ -18,7 +18,9 @@ Per batch, in one transaction with the inbox claim (the rules are in domain/canc
 - a contact.logged by an advisor satisfies that period's recurring contact or review task
   (contact_evidence.py);
 - a decision whose experiment arm names a playbook variant plays it when its flow has it, else the
-  flow's own playbook, counted and logged once the batch is committed (`report_fallbacks`).
+  flow's own playbook, counted and logged once the batch is committed (`report_fallbacks`);
+- a new plan of the catalogue's flow (community) also plans the catalogue items its customer was not
+  offered yet, one every `every_days` (domain/catalogue.py, domain/offers.py).
 Each event type's handler (handlers.py) folds it into the batch's plan; this module applies it.
 Steps are sent later by the step runner (runner.py), when due.
 """
@@ -26,8 +28,11 @@ Steps are sent later by the step runner (runner.py), when due.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tierflow_common.admission import AdmissionRule, received_at, rejection
 from tierflow_common.clock import Clock
@@ -35,13 +40,15 @@ from tierflow_common.db.inbox import claim_fresh
 from tierflow_common.db.outbox import Outbox
 from tierflow_common.events import Topics
 from tierflow_common.kafka.delivery import BatchOutcome, Delivery
-from tierflow_notification.adapters import contacts, steps, tasks
+from tierflow_notification.adapters import contacts, records, steps, tasks
 from tierflow_notification.contact_evidence import apply_contacts
 from tierflow_notification.domain.cancellation import cancel_steps, withdraws_marketing_consent
 from tierflow_notification.domain.continuation import plans_after
 from tierflow_notification.domain.holdout import holdout_suppressions, pending_suppressions
-from tierflow_notification.domain.outreach import Decision, decisions_to_plan, following, plan_steps
+from tierflow_notification.domain.offers import plan_all_offers
+from tierflow_notification.domain.outreach import Decision, PlannedStep, decisions_to_plan, following, plan_steps
 from tierflow_notification.domain.playbooks import PlaybookSet
+from tierflow_notification.domain.steps import StoredStep
 from tierflow_notification.handlers import plan_batch
 from tierflow_notification.metrics import PLAYBOOK_FALLBACKS
 from tierflow_notification.notification_log import log_records
@@ -130,6 +137,7 @@ class NotificationService:
             planned = [p for d in replaced.values() for p in plan_steps(d, self._playbooks, now=now)]
             # A recurring occurrence cancelled for a reason that keeps its series (a withdrawn consent) hands on.
             successors = [following(r.step, r.reason, now=now) for r in cancelled.records]
+            planned += await self._catalogue_offers(conn, replaced, active, now)
             await steps.insert_steps(conn, planned + [s for s in successors if s is not None], now=now)
             held_out = holdout_suppressions(planned, replaced, now=now)
             await steps.update_steps(conn, held_out.changes)
@@ -139,6 +147,18 @@ class NotificationService:
             await log_records(tx, logged, now, self._topics)
         report_fallbacks(current.values(), self._playbooks)  # after the commit: a retried batch counts once
         return BatchOutcome(duplicates=claim.duplicates, rejected=rejected, conflicts=claim.conflicts)
+
+    async def _catalogue_offers(
+        self, conn: AsyncConnection, replaced: Mapping[str, Decision], active: Sequence[StoredStep], now: datetime
+    ) -> list[PlannedStep]:
+        """The catalogue items each new plan of the catalogue's flow offers: those its customer was not offered
+        (the log read after the steps were locked, so an offer being settled counts once, either way)."""
+        catalogue = self._playbooks.catalogue
+        if catalogue is None:
+            return []
+        customers = [cid for cid, d in replaced.items() if d.flow is catalogue.flow and d.active]
+        log = await records.catalogue_sent(conn, customers, templates=catalogue.templates)
+        return plan_all_offers({c: replaced[c] for c in customers}, catalogue, log, active, now=now)
 
     async def on_assigned(self) -> None:
         """Publish what an earlier run committed but did not publish."""

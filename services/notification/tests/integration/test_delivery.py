@@ -72,6 +72,7 @@ async def test_the_reactivation_ladder_runs_on_time_and_stops_when_the_customer_
         back = [o for o in outcomes(await records(ns), "BACK") if o[2] != "quiet_hours"]
         assert back == [
             ("reactivation.call_day7", "suppressed", "customer_returned"),
+            ("reactivation.market_recovering", "suppressed", "customer_returned"),
             ("reactivation.push_day0", "sent", "delivered"),
             ("reactivation.sms_day3", "suppressed", "customer_returned"),
         ]

@@ -63,17 +63,20 @@ async def test_decisions_plan_steps_once_and_new_routes_returns_and_withdrawals_
             ],
             "R1": [
                 ("reactivation.call_day7", "suppressed", "route_changed"),
+                ("reactivation.market_recovering", "suppressed", "route_changed"),
                 ("reactivation.push_day0", "sent", "delivered"),
                 ("reactivation.sms_day3", "suppressed", "route_changed"),
                 ("robo.onboarding", "sent", "delivered"),
             ],
             "R2": [
                 ("reactivation.call_day7", "suppressed", "customer_returned"),
+                ("reactivation.market_recovering", "suppressed", "customer_returned"),
                 ("reactivation.push_day0", "sent", "delivered"),
                 ("reactivation.sms_day3", "suppressed", "customer_returned"),
             ],
             "W1": [
                 ("reactivation.call_day7", "suppressed", "consent_withdrawn"),
+                ("reactivation.market_recovering", "suppressed", "consent_withdrawn"),
                 ("reactivation.push_day0", "sent", "delivered"),
                 ("reactivation.sms_day3", "suppressed", "consent_withdrawn"),
             ],
@@ -201,6 +204,7 @@ async def test_a_holdout_decision_records_its_marketing_suppressed_and_its_servi
             ],
             "H2": [
                 ("reactivation.call_day7", "suppressed", "holdout"),
+                ("reactivation.market_recovering", "suppressed", "holdout"),
                 ("reactivation.push_day0", "suppressed", "holdout"),
                 ("reactivation.sms_day3", "suppressed", "holdout"),
             ],
@@ -263,7 +267,12 @@ async def test_a_new_arm_with_the_same_playbook_continues_it_and_sends_nothing_t
                 return ("reactivation.push_day0", "sent", "delivered") in outcomes(await records(ns), "E1")
 
             await wait_until(day0_out, timeout_s=30, what="E1's day-0 push")
-            ladder = [("day0_push", "done", 1), ("day3_sms", "pending", 1), ("day7_call", "pending", 1)]
+            ladder = [
+                ("day0_push", "done", 1),
+                ("day14_recovery", "pending", 1),
+                ("day3_sms", "pending", 1),
+                ("day7_call", "pending", 1),
+            ]
             assert await steps_of("E1") == ladder
 
             await decide(ns, "E1", 2, "reactivation", experiment=control)
@@ -274,6 +283,7 @@ async def test_a_new_arm_with_the_same_playbook_continues_it_and_sends_nothing_t
             await wait_until(lambda: seen("E1", 3), timeout_s=30, what="decision 3 applied")
             assert await steps_of("E1") == [
                 ("day0_push", "done", 1),
+                ("day14_recovery", "cancelled", 1),
                 ("day3_sms", "cancelled", 1),
                 ("day7_call", "cancelled", 1),
             ]
@@ -286,6 +296,7 @@ async def test_a_new_arm_with_the_same_playbook_continues_it_and_sends_nothing_t
             await wait_until(onboarded, timeout_s=30, what="E1's onboarding after a new flow")
         assert sorted(await log_reader("E1")) == [
             ("reactivation.call_day7", "suppressed", "holdout"),
+            ("reactivation.market_recovering", "suppressed", "holdout"),
             ("reactivation.push_day0", "sent", "delivered"),  # once, though four decisions came
             ("reactivation.sms_day3", "suppressed", "holdout"),
             ("robo.onboarding", "sent", "delivered"),

@@ -87,6 +87,7 @@ async def test_a_playbook_arm_gets_the_variants_steps_and_the_control_arm_the_fl
             ]
             ladder = [
                 ("day0_push", "reactivation.push_day0", "done", 1),
+                ("day14_recovery", "reactivation.market_recovering", "pending", 1),
                 ("day3_sms", "reactivation.sms_day3", "pending", 1),
                 ("day7_call", "reactivation.call_day7", "pending", 1),
             ]

@@ -45,6 +45,7 @@ def test_a_holdout_decision_loses_its_marketing_steps_and_keeps_its_service_step
     assert sorted(by_template) == [
         "advisor.welcome",
         "reactivation.call_day7",
+        "reactivation.market_recovering",  # the ladder's day-14 rung (issue 12)
         "reactivation.push_day0",
         "reactivation.sms_day3",
     ]

@@ -35,6 +35,7 @@ def test_reactivation_is_a_ladder_push_day_0_sms_day_3_call_day_7_that_stops_on_
         ("reactivation.push_day0", (NotificationChannel.PUSH,), timedelta(0)),
         ("reactivation.sms_day3", (NotificationChannel.SMS,), timedelta(days=3)),
         ("reactivation.call_day7", (NotificationChannel.ADVISOR_TASK,), timedelta(days=7)),
+        ("reactivation.market_recovering", (NotificationChannel.SMS,), timedelta(days=14)),  # no reason recorded
     ]
     assert all(s.stop_when_active for s in steps)
 

@@ -52,8 +52,9 @@ def test_the_shipped_file_has_a_shorter_reactivation_ladder_as_a_variant() -> No
         ("day2_call", "reactivation.call_day2", (NotificationChannel.ADVISOR_TASK,), timedelta(days=2)),
     ]
     assert all(s.stop_when_active for s in steps)
-    # The control arm (no playbook named) gets the flow's own 3-step ladder.
-    assert [s.name for s in plan_steps(decision(), DEFAULT, now=NOW)] == ["day0_push", "day3_sms", "day7_call"]
+    # The control arm (no playbook named) gets the flow's own 4-step ladder.
+    ladder = ["day0_push", "day3_sms", "day7_call", "day14_recovery"]
+    assert [s.name for s in plan_steps(decision(), DEFAULT, now=NOW)] == ladder
 
 
 def test_a_named_variant_plays_only_for_its_own_flow_else_the_flow_playbook_and_why() -> None:

@@ -149,7 +149,7 @@ async def remember_decisions(
         index_elements=[customer_decisions.c.customer_id],
         set_={
             name: getattr(excluded, name)
-            for name in ("last_decision_version", "last_decision_id", "updated_at", *PLAN_COLUMNS)
+            for name in ("last_decision_version", "last_decision_id", "updated_at", "holdout", *PLAN_COLUMNS)
         },
         where=customer_decisions.c.last_decision_version < excluded.last_decision_version,
     )
@@ -167,4 +167,21 @@ def _decision_row(decision: Decision, plan: PlanInForce | None, now: datetime) -
         "plan_priority": None if plan is None else plan.priority.value,
         "plan_advisor_id": None if plan is None else plan.advisor_id,
         "plan_playbook": None if plan is None else plan.playbook,
+        "holdout": decision.holdout,
     }
+
+
+async def plan_in_force(
+    conn: AsyncConnection, *, customer_id: str, lock: bool = False
+) -> tuple[PlanInForce | None, bool]:
+    """A customer's plan in force (None: none) and whether their newest decision is in the global holdout;
+    `lock` holds the row, as the batch processor does before it touches the customer's steps and tasks."""
+    c = customer_decisions.c
+    query = select(c.holdout, *(getattr(c, name) for name in PLAN_COLUMNS)).where(c.customer_id == customer_id)
+    row = (await conn.execute(query.with_for_update() if lock else query)).first()
+    if row is None or row.plan_decision_id is None:
+        return None, bool(row is not None and row.holdout)
+    plan = PlanInForce(
+        row.plan_decision_id, Flow(row.plan_flow), Priority(row.plan_priority), row.plan_advisor_id, row.plan_playbook
+    )
+    return plan, bool(row.holdout)

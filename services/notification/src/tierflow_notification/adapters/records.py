@@ -6,12 +6,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tierflow_common.events.outputs import MessageClass, NotificationChannel, NotificationStatus
 from tierflow_notification.adapters.tables import delivery_failures, notifications
+from tierflow_notification.domain.offers import OfferLog
 from tierflow_notification.domain.records import NotificationRecord
 from tierflow_notification.domain.steps import StoredStep
 
@@ -103,3 +104,20 @@ async def record_failure(
             }
         ],
     )
+
+
+async def catalogue_sent(conn: AsyncConnection, customer_ids: Iterable[str], *, templates: Iterable[str]) -> OfferLog:
+    """When each of these templates was last sent to these customers: what the catalogue offered them."""
+    ids, names = sorted(set(customer_ids)), sorted(set(templates))
+    log = OfferLog()
+    if not ids or not names:
+        return log
+    n = notifications.c
+    rows = await conn.execute(
+        select(n.customer_id, n.template, func.max(n.recorded_at).label("at"))
+        .where(n.customer_id.in_(ids), n.template.in_(names), n.status == NotificationStatus.SENT.value)
+        .group_by(n.customer_id, n.template)
+    )
+    for row in rows:
+        log.sent.setdefault(row.customer_id, {})[row.template] = row.at
+    return log

@@ -7,6 +7,7 @@ from dataclasses import fields
 from datetime import datetime
 from enum import Enum
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -163,3 +164,14 @@ async def update_steps(conn: AsyncConnection, changes: Sequence[StepChange]) -> 
             .values({column: bindparam(f"b_{column}") for column in columns})
         )
         await conn.execute(statement, rows)
+
+
+async def steps_of_decision(conn: AsyncConnection, *, customer_id: str, decision_id: UUID) -> list[StoredStep]:
+    """Every step a decision planned for a customer, locked (an asking task's step and the ones it replaces)."""
+    rows = await conn.execute(
+        select(steps)
+        .where(steps.c.customer_id == customer_id, steps.c.decision_id == decision_id)
+        .order_by(steps.c.step_id)
+        .with_for_update()
+    )
+    return [_stored_step(r) for r in rows]

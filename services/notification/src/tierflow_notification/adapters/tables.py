@@ -46,6 +46,7 @@ customer_decisions = Table(
     Column("plan_priority", Text),
     Column("plan_advisor_id", Text),
     Column("plan_playbook", Text, comment="The playbook variant the plan plays (null: the flow's own playbook)."),
+    Column("holdout", Boolean, comment="The newest decision is in the global holdout (null: seen before 0006)."),
     comment="The newest routing decision seen per customer, to suppress stale ones.",
 )
 
@@ -116,6 +117,8 @@ advisor_tasks = Table(
     Column("closed_at", DateTime(timezone=True)),
     Column("closed_by", Text),
     Column("evidence_event_id", Uuid, comment="The contact.logged event that satisfied the task, if one did."),
+    Column("outcome", Text, comment="What the closer reported: done, reached, no_answer or declined."),
+    Column("reason", Text, comment="Why the customer left, when the task asked (or the closer said)."),
 )
 Index(
     "advisor_tasks_open", advisor_tasks.c.advisor_id, advisor_tasks.c.due_at, postgresql_where=text("status = 'open'")

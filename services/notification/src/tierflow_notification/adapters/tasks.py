@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tierflow_common.events.outputs import Priority
 from tierflow_notification.adapters.tables import advisor_tasks
+from tierflow_notification.domain.reasons import ReasonCode, TaskOutcome, TaskReport
 from tierflow_notification.domain.tasks import CLOSED_BY_ROUTE_CHANGE, AdvisorTask, TaskStatus
 
 
@@ -30,6 +31,8 @@ def _task(row: Row[Any]) -> AdvisorTask:
         closed_at=row.closed_at,
         closed_by=row.closed_by,
         evidence_event_id=row.evidence_event_id,
+        outcome=None if row.outcome is None else TaskOutcome(row.outcome),
+        reason=None if row.reason is None else ReasonCode(row.reason),
     )
 
 
@@ -101,8 +104,10 @@ async def get_task(conn: AsyncConnection, *, task_id: UUID, for_update: bool = F
     return None if row is None else _task(row)
 
 
-async def close_task(conn: AsyncConnection, *, task_id: UUID, by: str, now: datetime) -> AdvisorTask | None:
-    """Mark a task done (who and when are kept from the first close); None when there is no such task."""
+async def close_task(
+    conn: AsyncConnection, *, task_id: UUID, by: str, now: datetime, report: TaskReport = TaskReport()
+) -> AdvisorTask | None:
+    """Mark a task done (who, when and the report are kept from the first close); None when there is no such task."""
     row = (
         await conn.execute(
             update(advisor_tasks)
@@ -111,6 +116,8 @@ async def close_task(conn: AsyncConnection, *, task_id: UUID, by: str, now: date
                 status=TaskStatus.DONE.value,
                 closed_at=func.coalesce(advisor_tasks.c.closed_at, now),
                 closed_by=func.coalesce(advisor_tasks.c.closed_by, by),
+                outcome=func.coalesce(advisor_tasks.c.outcome, report.outcome.value),
+                reason=func.coalesce(advisor_tasks.c.reason, None if report.reason is None else report.reason.value),
             )
             .returning(advisor_tasks)
         )

@@ -1,4 +1,4 @@
-"""Response models of the task API (TaskRead, TaskPage), with examples for OpenAPI."""
+"""Models of the task API (TaskRead, TaskPage, and the done body TaskReportCreate), with examples for OpenAPI."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tierflow_common.events.outputs import Priority
 from tierflow_notification.application.tasks import TaskListing
+from tierflow_notification.domain.reasons import ReasonCode, TaskOutcome, TaskReport
 from tierflow_notification.domain.tasks import AdvisorTask, TaskStatus
 
 TASK_ID_EXAMPLE = "0b8e3c1e-4d0f-5a5e-9c57-3f1d2a6b7c80"
@@ -48,11 +49,37 @@ class TaskRead(View):
         examples=["9a4f6c1d-2b3e-4f5a-8b6c-7d8e9f0a1b2c"],
         description="The contact.logged event that satisfied the task (a recurring contact or review task), if any.",
     )
+    outcome: TaskOutcome | None = Field(default=None, description="What the closer reported (null: not closed).")
+    reason: ReasonCode | None = Field(
+        default=None,
+        examples=["app_too_hard"],
+        description="Why the customer left, as the closer reported it (required for a task that asks for one).",
+    )
 
     @classmethod
     def of(cls, task: AdvisorTask) -> TaskRead:
         """The view of a stored task."""
         return cls.model_validate(task, from_attributes=True)
+
+
+class TaskReportCreate(BaseModel):
+    """The body of closing a task (optional): the outcome and, for a task that asks, why the customer left."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    outcome: TaskOutcome = Field(default=TaskOutcome.DONE, description="What came of the task.")
+    reason: ReasonCode | None = Field(
+        default=None,
+        examples=["app_too_hard"],
+        description=(
+            "Why the customer left. Required when the task asks for it (the reactivation call); it chooses the "
+            "next steps. `no_answer` admits only `unreachable`."
+        ),
+    )
+
+    def report(self) -> TaskReport:
+        """The use case's view of the body."""
+        return TaskReport(self.outcome, self.reason)
 
 
 class TaskPage(View):

@@ -11,14 +11,18 @@ team's token (the `...:all` scopes) reaches every advisor's tasks and the outrea
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tierflow_common.clock import Clock
+from tierflow_common.db.outbox import OutboxTransaction
 from tierflow_common.exceptions import Conflict, Forbidden, Invalid, NotFound
 from tierflow_notification.adapters import tasks
+from tierflow_notification.application.reasons import Outreach, asking_step, lock_customer, plan_reason
+from tierflow_notification.domain.reasons import TaskReport, check_repeat, check_report
 from tierflow_notification.domain.tasks import AdvisorTask, TaskStatus
 
 OUTREACH_QUEUE: Final = "outreach"  # the outreach team's queue: tasks with no advisor
@@ -97,18 +101,58 @@ async def list_tasks(
     return TaskListing(items=items, next_after=items[-1].task_id if len(items) == limit else None)
 
 
-async def close_task(engine: AsyncEngine, *, task_id: UUID, caller: TaskCaller, clock: Clock) -> AdvisorTask:
-    """Mark a task done by the caller, now; closing it again keeps the first closer and time.
+async def close_task(
+    engine: AsyncEngine,
+    *,
+    task_id: UUID,
+    caller: TaskCaller,
+    clock: Clock,
+    report: TaskReport = TaskReport(),
+    outreach: Outreach | None = None,
+) -> AdvisorTask:
+    """Mark a task done by the caller, now, with the caller's report; closing it again keeps the first closer,
+    time and report.
 
     A task beyond the caller's reach is answered as unknown (TaskNotFound), so an advisor learns
-    nothing of another's tasks; a cancelled task cannot be closed (TaskCancelled).
+    nothing of another's tasks; a cancelled task cannot be closed (TaskCancelled). A task whose step
+    asks for a reason needs one (ReasonRequired), and the reason plans its branch in the same
+    transaction (application/reasons.py); without `outreach` no task asks. Closing again with another
+    reason is ReportDiffers: the first reason already chose the next steps, and nothing is planned twice.
     """
-    async with engine.begin() as conn:
-        task = await tasks.get_task(conn, task_id=task_id, for_update=True)
-        if task is None or not caller.reaches(task.advisor_id):
-            raise TaskNotFound("no such task")
-        if task.status is TaskStatus.CANCELLED:
-            raise TaskCancelled(f"the task was cancelled ({task.closed_by}); it cannot be closed")
-        closed = await tasks.close_task(conn, task_id=task_id, by=caller.subject, now=clock.now())
+    if outreach is None:
+        async with engine.begin() as conn:
+            return await _close(conn, None, task_id=task_id, caller=caller, now=clock.now(), report=report)
+    async with outreach.outbox.transaction() as tx:
+        return await _close(
+            tx.connection, (tx, outreach), task_id=task_id, caller=caller, now=clock.now(), report=report
+        )
+
+
+async def _close(
+    conn: AsyncConnection,
+    planning: tuple[OutboxTransaction, Outreach] | None,
+    *,
+    task_id: UUID,
+    caller: TaskCaller,
+    now: datetime,
+    report: TaskReport,
+) -> AdvisorTask:
+    task = await tasks.get_task(conn, task_id=task_id)
+    if task is None or not caller.reaches(task.advisor_id):
+        raise TaskNotFound("no such task")
+    if planning is not None:
+        await lock_customer(conn, task.customer_id)
+    task = await tasks.get_task(conn, task_id=task_id, for_update=True)
+    assert task is not None  # tasks are never deleted
+    if task.status is TaskStatus.CANCELLED:
+        raise TaskCancelled(f"the task was cancelled ({task.closed_by}); it cannot be closed")
+    if task.status is TaskStatus.DONE:
+        check_repeat(task.report or TaskReport(), report)
+        return task
+    asking = None if planning is None else await asking_step(conn, task, planning[1].playbooks)
+    check_report(report, asks_reason=asking is not None)
+    closed = await tasks.close_task(conn, task_id=task_id, by=caller.subject, now=now, report=report)
     assert closed is not None  # locked above
+    if planning is not None and asking is not None and report.reason is not None:
+        await plan_reason(planning[0], asking, report.reason, planning[1])
     return closed

@@ -65,6 +65,16 @@ def holdout_suppressions(
     return suppressed
 
 
+def suppress_marketing(planned: Iterable[PlannedStep], *, now: datetime) -> Cancellations:
+    """The planned marketing steps of a customer in the holdout (a reason's branch, domain/branching.py): cancelled,
+    `holdout`, recorded `suppressed`."""
+    suppressed = Cancellations()
+    for step in planned:
+        if step.message_class is MessageClass.MARKETING:
+            suppressed.add(_as_cancelled(step), HOLDOUT, now)
+    return suppressed
+
+
 def pending_suppressions(
     active: Iterable[StoredStep], continued: Mapping[str, Decision], *, now: datetime
 ) -> Cancellations:

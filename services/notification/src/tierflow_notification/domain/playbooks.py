@@ -21,7 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from tierflow_common.events.outputs import PLAYBOOK_NAME, Flow, MessageClass, NotificationChannel, Priority
 from tierflow_common.exceptions import ConfigurationError
 from tierflow_common.yaml_documents import load_mapping
+from tierflow_notification.domain.catalogue import Catalogue
 from tierflow_notification.domain.durations import Duration, parse_duration
+from tierflow_notification.domain.reasons import ReasonCode
 
 # The consent purpose a marketing message on each channel needs (tierflow.customer.v1 consents).
 CONSENT_FOR_CHANNEL: dict[NotificationChannel, str] = {
@@ -94,6 +96,20 @@ class Step(Model):
             raise ValueError(f"satisfied_by_contact: a period of at most a year, not {self.every}")
         return self
 
+    # Reasons (issue 12): an advisor task that asks why the customer left, and what each reason plans next.
+    asks_reason: ReasonPrompt | None = Field(
+        default=None, description="The task cannot be closed without a reason code; the reason branches the plan."
+    )
+
+    @model_validator(mode="after")
+    def _asking_step_is_a_task(self) -> Step:
+        if self.asks_reason is not None:
+            if self.channels != (NotificationChannel.ADVISOR_TASK,):
+                raise ValueError("a step that asks for a reason is an advisor task: channels [advisor_task]")
+            if self.name in self.asks_reason.replaces:
+                raise ValueError("a step that asks for a reason cannot replace itself")
+        return self
+
     @property
     def after(self) -> timedelta:
         """How long after the decision the step is due."""
@@ -108,6 +124,28 @@ class Step(Model):
     def task_window(self) -> Duration | None:
         """How long each occurrence's task has (the window, else the period); None for a one-off step."""
         return self.period if self.window is None else parse_duration(self.window)
+
+
+class ReasonPrompt(Model):
+    """What closing an asking task with a reason does: cancel the steps it `replaces`, plan the reason's branch."""
+
+    replaces: tuple[str, ...] = Field(
+        default=(), description="Steps of the same playbook cancelled (if still pending) once a reason is recorded."
+    )
+    branches: dict[ReasonCode, tuple[Step, ...]] = Field(
+        description="Every reason code, with the steps it plans from the moment the task is closed (empty: stop)."
+    )
+
+    @model_validator(mode="after")
+    def _every_reason_once(self) -> ReasonPrompt:
+        missing = [code.value for code in ReasonCode if code not in self.branches]
+        if missing:
+            raise ValueError(f"every reason code needs a branch (an empty list stops); missing: {missing}")
+        for reason, steps in self.branches.items():
+            _unique_step_names(f"branch {reason.value}", steps)
+            if any(step.asks_reason is not None for step in steps):
+                raise ValueError(f"branch {reason.value}: a branch step may not ask for a reason again")
+        return self
 
 
 class FrequencyCap(Model):
@@ -168,6 +206,14 @@ def _unique_step_names(where: str, steps: tuple[Step, ...]) -> None:
         raise ValueError(f"{where}: step names must be unique")
 
 
+def _replaced_steps_exist(where: str, steps: tuple[Step, ...]) -> None:
+    names = {s.name for s in steps}
+    for step in steps:
+        unknown = sorted(set(step.asks_reason.replaces) - names) if step.asks_reason else []
+        if unknown:
+            raise ValueError(f"playbook {where}: step {step.name} replaces steps it does not have: {unknown}")
+
+
 class PlaybookSet(Model):
     """A versioned playbook file: the steps of every flow, named variants, and the governance rules."""
 
@@ -178,6 +224,7 @@ class PlaybookSet(Model):
     # A list rather than a mapping by name: YAML keeps the last of two equal keys without a word, and a
     # duplicated name must stop the service instead.
     variants: tuple[Variant, ...] = ()
+    catalogue: Catalogue | None = Field(default=None, description="Content offered in sequence (domain/catalogue.py).")
 
     @model_validator(mode="after")
     def _every_flow_and_unique_steps(self) -> PlaybookSet:
@@ -195,7 +242,19 @@ class PlaybookSet(Model):
             raise ValueError(f"a variant may not be named after a flow (it would read as the flow's playbook): {flows}")
         for variant in self.variants:
             _unique_step_names(f"variant {variant.name}", variant.steps)
+        for flow, steps in self.playbooks.items():
+            _replaced_steps_exist(flow.value, steps)
+        for variant in self.variants:
+            _replaced_steps_exist(variant.name, variant.steps)
         return self
+
+    def step_named(self, flow: Flow, variant: str | None, name: str) -> Step | None:
+        """The step `name` of the playbook a plan plays (`variant`, None: the flow's own), if the file has it."""
+        if variant is None:
+            steps = self.playbooks[flow]
+        else:
+            steps = next((v.steps for v in self.variants if v.name == variant and v.flow is flow), ())
+        return next((s for s in steps if s.name == name), None)
 
     def steps_for(self, flow: Flow, priority: Priority) -> tuple[Step, ...]:
         """The steps of a flow that apply to a decision with this priority."""
@@ -210,6 +269,9 @@ class PlaybookSet(Model):
             why = PlaybookFallback.UNKNOWN if variant is None else PlaybookFallback.OTHER_FLOW
             return PlaybookChoice(None, self.steps_for(flow, priority), why)
         return PlaybookChoice(variant.name, tuple(s for s in variant.steps if priority in s.priorities))
+
+
+Step.model_rebuild()  # Step and ReasonPrompt refer to each other
 
 
 def parse_playbooks(text: str, *, source: str = "playbooks") -> PlaybookSet:

@@ -8,6 +8,7 @@ from enum import StrEnum
 from uuid import UUID
 
 from tierflow_common.events.outputs import Priority
+from tierflow_notification.domain.reasons import ReasonCode, TaskOutcome, TaskReport
 
 
 class TaskStatus(StrEnum):
@@ -38,3 +39,10 @@ class AdvisorTask:
     closed_at: datetime | None = None
     closed_by: str | None = None
     evidence_event_id: UUID | None = None  # the contact.logged that satisfied it (domain/satisfaction.py)
+    outcome: TaskOutcome | None = None  # what the closer reported (domain/reasons.py)
+    reason: ReasonCode | None = None  # why the customer left, when the task asked (or the closer said)
+
+    @property
+    def report(self) -> TaskReport | None:
+        """The closing report, once the task is done."""
+        return None if self.outcome is None else TaskReport(self.outcome, self.reason)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Body, Query
 
 from tierflow_common.web.errors import documented
 from tierflow_notification.api.deps import ClientsDep, TaskReaderDep, TaskWriterDep
-from tierflow_notification.api.views import TaskPage, TaskRead
+from tierflow_notification.api.views import TaskPage, TaskRead, TaskReportCreate
 from tierflow_notification.application import tasks
+from tierflow_notification.domain.reasons import TaskReport
 from tierflow_notification.domain.tasks import TaskStatus
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"])
@@ -67,19 +68,35 @@ async def list_tasks(
     "/{task_id}/done",
     response_model=TaskRead,
     responses=documented(
+        400,
         404,
         409,
+        s400="The body is not valid JSON.",
         s404="No task has this id among the tasks the token reaches.",
-        s409="The task was cancelled (its customer's route changed); it cannot be closed.",
+        s409=(
+            "The task was cancelled (its customer's route changed), or it was closed before with another outcome "
+            "or reason (the first report stands)."
+        ),
+        s422=(
+            "The body is malformed (an unknown outcome or reason code), the task asks for a reason and none is "
+            "given, or the outcome `no_answer` comes with a reason other than `unreachable`."
+        ),
     ),
     summary="Close a task",
     description=(
-        "Marks the task done by the caller; closing it again keeps the first closer. Scopes: `task:write` with an "
-        "`advisor_id` claim (that advisor's tasks only; another advisor's task is answered 404), or "
+        "Marks the task done by the caller, with an optional report: the outcome and the reason code. A task that "
+        "asks for the reason the customer left (the reactivation call) needs one, and the reason plans the next "
+        "steps; closing it again keeps the first closer and report and plans nothing twice. Scopes: `task:write` "
+        "with an `advisor_id` claim (that advisor's tasks only; another advisor's task is answered 404), or "
         "`task:write:all` (any task, the outreach queue's included)."
     ),
 )
-async def close_task(task_id: UUID, caller: TaskWriterDep, clients: ClientsDep) -> TaskRead:
-    """Close a task as the caller."""
-    task = await tasks.close_task(clients.engine, task_id=task_id, caller=caller, clock=clients.clock)
+async def close_task(
+    task_id: UUID, caller: TaskWriterDep, clients: ClientsDep, body: Annotated[TaskReportCreate | None, Body()] = None
+) -> TaskRead:
+    """Close a task as the caller, with the caller's report."""
+    report = TaskReport() if body is None else body.report()
+    task = await tasks.close_task(
+        clients.engine, task_id=task_id, caller=caller, clock=clients.clock, report=report, outreach=clients.outreach
+    )
     return TaskRead.of(task)

@@ -4,7 +4,7 @@ contact.logged event that satisfied it (domain/satisfaction.py).
 
 Existing rows are one-off steps (every null, occurrence 0) and tasks closed by hand (no evidence).
 
-Revision ID: 0006_recurring
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-10
 """
@@ -12,7 +12,7 @@ Create Date: 2026-12-10
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006_recurring"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
