@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -12,6 +13,7 @@ from tierflow_common.auth import TokenVerifier
 from tierflow_common.clock import AcceleratedClock, Clock, WallClock
 from tierflow_common.events.outputs import NotificationChannel
 from tierflow_common.events.topics import CONTACT, CUSTOMER, LOGIN, ROUTING, TRADE
+from tierflow_common.gauges import refresh_periodically
 from tierflow_common.runtime import ServiceRuntime
 from tierflow_common.wiring import consumer_loop, pipeline_parts, service_runtime, sweeper_task
 from tierflow_notification.adapters.channels import (
@@ -23,6 +25,7 @@ from tierflow_notification.adapters.channels import (
 )
 from tierflow_notification.application.reasons import Outreach
 from tierflow_notification.domain.playbooks import load_playbooks
+from tierflow_notification.gauges import coverage_gauges
 from tierflow_notification.runner import DeliveryPolicy, StepRunner
 from tierflow_notification.service import NotificationService
 from tierflow_notification.settings import NotificationSettings
@@ -51,7 +54,8 @@ class NotificationWorker:
 
 
 def build_worker(settings: NotificationSettings) -> NotificationWorker:
-    """Consumer loop on decisions, customers, trades, logins and contacts; the step runner; the task API's clients."""
+    """Consumer loop on decisions, customers, trades, logins and contacts; the step runner; the coverage gauges;
+    the task API's clients."""
     settings.check_secrets()  # the task API verifies tokens: refuse a weak or unreadable key before anything starts
     playbooks = load_playbooks(settings.playbook_file)
     parts = pipeline_parts("notification", settings)
@@ -91,7 +95,11 @@ def build_worker(settings: NotificationSettings) -> NotificationWorker:
         batch=settings.sweep_batch,
     )
     loop = consumer_loop(parts, subscribe=SUBSCRIBED, processor=service)
-    runtime = service_runtime(parts, loop, background=[sweeper_task(parts, runner.sweep_once)])
+    # Coverage compares due times set on the step timers' clock, so it reads that clock too.
+    gauges = partial(
+        refresh_periodically, refresh=coverage_gauges(parts.engine, clock), interval_s=settings.coverage_refresh_s
+    )
+    runtime = service_runtime(parts, loop, background=[sweeper_task(parts, runner.sweep_once), gauges])
     if webhook is not None:
         runtime.shutdown.append(webhook.close)
     # People close tasks at the time on the wall, whatever clock the step timers run on.

@@ -56,6 +56,7 @@ def decision_of(event: RoutingDecided) -> Decision:
         active=payload.active,
         holdout=payload.experiment is not None and payload.experiment.arm == HOLDOUT_ARM,
         playbook=None if payload.experiment is None else payload.experiment.playbook,
+        tier=payload.tier,
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge
 
 NOTIFICATIONS = Counter(
     "tierflow_notifications_total",
@@ -15,4 +15,27 @@ PLAYBOOK_FALLBACKS = Counter(
     "New decisions whose experiment arm named a playbook variant their flow does not have, so the flow's own "
     "playbook plays; by flow and reason (unknown_playbook, playbook_of_other_flow).",
     ["flow", "reason"],
+)
+
+# Service coverage (domain/coverage.py), refreshed from advisor_tasks over the last 30 days by due date
+# (gauges.py); one series per advisor and tier with a promised task, tier "unknown" for tasks before 0008.
+COVERAGE_RATIO = Gauge(
+    "tierflow_service_coverage_ratio",
+    "Share of an advisor's promised tasks (due in the last 30 days, not cancelled) done by their due time, by tier.",
+    ["advisor", "tier"],
+)
+PROMISED_TASKS = Gauge(
+    "tierflow_service_promised_tasks",
+    "An advisor's tasks due in the last 30 days and not cancelled, by tier.",
+    ["advisor", "tier"],
+)
+ONTIME_TASKS = Gauge(
+    "tierflow_service_ontime_tasks",
+    "An advisor's tasks due in the last 30 days that were done by their due time, by tier.",
+    ["advisor", "tier"],
+)
+OVERDUE_TASKS = Gauge(
+    "tierflow_service_overdue_tasks",
+    "An advisor's tasks due in the last 30 days that are still open past their due time, by tier.",
+    ["advisor", "tier"],
 )

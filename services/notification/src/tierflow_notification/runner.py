@@ -256,6 +256,7 @@ class StepRunner:
             sent_at=now,
             # A recurring task is due by its window from its occurrence's opening, however late it was handed over.
             task_due_at=(now if step.every is None else step.first_due_at) + timedelta(days=step.task_due_days),
+            tier=step.tier,
         )
         async with self._slots:
             try:

@@ -54,6 +54,9 @@ class NotificationSettings(ServiceSettings, JwtSettings):
         default=60.0, gt=0, description="A step left 'sending' this long (a crash) is delivered again."
     )
     deliver_concurrency: int = Field(default=32, ge=1)
+    coverage_refresh_s: float = Field(
+        default=60.0, gt=0, description="How often the service coverage gauges are read from advisor_tasks."
+    )
     task_api_max_body_bytes: int = Field(
         default=16 * 1024, ge=1024, description="Largest request body the task API reads (413 beyond)."
     )

@@ -105,6 +105,7 @@ def stored(planned: PlannedStep, status: StepStatus = StepStatus.DONE) -> Stored
         occurrence=planned.occurrence,
         satisfied_by_contact=planned.satisfied_by_contact,
         window=planned.window,
+        tier=planned.tier,
     )
 
 

@@ -20,7 +20,7 @@ from uuid import UUID
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority
+from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority, Tier
 from tierflow_notification.adapters import tasks
 from tierflow_notification.domain.tasks import AdvisorTask, TaskStatus
 
@@ -42,6 +42,7 @@ class OutboundMessage:
     priority: Priority
     sent_at: datetime
     task_due_at: datetime
+    tier: Tier | None = None  # kept on the advisor task (coverage by tier); not sent to providers
 
     def as_json(self) -> dict[str, Any]:
         """The body a provider receives: ids, flow, channel and template, nothing personal."""
@@ -184,5 +185,6 @@ class AdvisorTaskAdapter:
                     due_at=message.task_due_at,
                     status=TaskStatus.OPEN,
                     created_at=message.sent_at,
+                    tier=message.tier,
                 ),
             )

@@ -13,7 +13,7 @@ from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority
+from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority, Tier
 from tierflow_notification.adapters.tables import steps
 from tierflow_notification.domain.outreach import PlannedStep
 from tierflow_notification.domain.steps import ACTIVE_STATUSES, StepChange, StepStatus, StoredStep
@@ -48,6 +48,7 @@ def _stored_step(row: Row[Any]) -> StoredStep:
         occurrence=row.occurrence,
         satisfied_by_contact=row.satisfied_by_contact,
         window=row.step_window,
+        tier=None if row.tier is None else Tier(row.tier),
     )
 
 
@@ -84,6 +85,7 @@ async def insert_steps(conn: AsyncConnection, planned: Sequence[PlannedStep], *,
                 "occurrence": p.occurrence,
                 "satisfied_by_contact": p.satisfied_by_contact,
                 "step_window": p.window,
+                "tier": None if p.tier is None else p.tier.value,
             }
             for p in planned
         ],

@@ -91,6 +91,7 @@ steps = Table(
     Column("occurrence", Integer, nullable=False, server_default=text("0"), comment="The occurrence's number."),
     Column("satisfied_by_contact", Boolean, nullable=False, server_default=text("false")),
     Column("step_window", Text, comment="A recurring task's window (ISO 8601); null: the period."),
+    Column("tier", Text, comment="The tier of the decision that planned it (null: planned before 0008)."),
     comment="Durable outreach timers: a restart neither loses nor repeats a step.",
 )
 Index("steps_due", steps.c.due_at, postgresql_where=text("status IN ('pending', 'sending')"))
@@ -119,10 +120,13 @@ advisor_tasks = Table(
     Column("evidence_event_id", Uuid, comment="The contact.logged event that satisfied the task, if one did."),
     Column("outcome", Text, comment="What the closer reported: done, reached, no_answer or declined."),
     Column("reason", Text, comment="Why the customer left, when the task asked (or the closer said)."),
+    Column("tier", Text, comment="The customer's tier when the task was planned (null: created before 0008)."),
 )
 Index(
     "advisor_tasks_open", advisor_tasks.c.advisor_id, advisor_tasks.c.due_at, postgresql_where=text("status = 'open'")
 )
+# Coverage reads an advisor's (or every advisor's) tasks due in a window (adapters/coverage.py).
+Index("advisor_tasks_due", advisor_tasks.c.advisor_id, advisor_tasks.c.due_at)
 
 delivery_failures = Table(
     "delivery_failures",

@@ -11,7 +11,7 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tierflow_common.events.outputs import Priority
+from tierflow_common.events.outputs import Priority, Tier
 from tierflow_notification.adapters.tables import advisor_tasks
 from tierflow_notification.domain.reasons import ReasonCode, TaskOutcome, TaskReport
 from tierflow_notification.domain.tasks import CLOSED_BY_ROUTE_CHANGE, AdvisorTask, TaskStatus
@@ -33,6 +33,7 @@ def _task(row: Row[Any]) -> AdvisorTask:
         evidence_event_id=row.evidence_event_id,
         outcome=None if row.outcome is None else TaskOutcome(row.outcome),
         reason=None if row.reason is None else ReasonCode(row.reason),
+        tier=None if row.tier is None else Tier(row.tier),
     )
 
 
@@ -54,6 +55,7 @@ async def open_task(conn: AsyncConnection, task: AdvisorTask) -> None:
                 "closed_at": task.closed_at,
                 "closed_by": task.closed_by,
                 "evidence_event_id": task.evidence_event_id,
+                "tier": None if task.tier is None else task.tier.value,
             }
         ],
     )

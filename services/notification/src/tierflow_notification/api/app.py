@@ -8,7 +8,7 @@ from tierflow_common.web.errors import install_error_handlers
 from tierflow_common.web.guard import BodyLimits, RequestGuard
 from tierflow_common.web.security import Gate
 from tierflow_notification.api.deps import TaskApiDependencies
-from tierflow_notification.api.routes import tasks
+from tierflow_notification.api.routes import coverage, tasks
 
 DESCRIPTION = """
 The advisor workbench's tasks: welcome calls, urgent retention calls, win-back calls that the
@@ -18,7 +18,10 @@ Every `/v1` endpoint needs `Authorization: Bearer <JWT>` with the scope named on
 (`task:read`, `task:write`). `/healthz`, `/readyz` and `/metrics` are open.
 Errors are `{"error": code, "detail": sentence}`.
 """
-TAGS = [{"name": "tasks", "description": "Advisor tasks opened by outreach steps, listed per queue and closed."}]
+TAGS = [
+    {"name": "tasks", "description": "Advisor tasks opened by outreach steps, listed per queue and closed."},
+    {"name": "coverage", "description": "The share of an advisor's promised tasks done on time, per tier."},
+]
 
 
 def create_app(clients: TaskApiDependencies) -> FastAPI:
@@ -28,5 +31,6 @@ def create_app(clients: TaskApiDependencies) -> FastAPI:
     app.state.gate = Gate(verifier=clients.verifier)
     app.add_middleware(RequestGuard, limits=BodyLimits(clients.max_body_bytes))
     app.include_router(tasks.router)
+    app.include_router(coverage.router)
     install_error_handlers(app)
     return app

@@ -1,4 +1,5 @@
-"""Models of the task API (TaskRead, TaskPage, and the done body TaskReportCreate), with examples for OpenAPI."""
+"""Models of the task API (TaskRead, TaskPage, the done body TaskReportCreate, CoverageRead), with examples for
+OpenAPI."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierflow_common.events.outputs import Priority
+from tierflow_notification.application.coverage import AdvisorCoverage
 from tierflow_notification.application.tasks import TaskListing
+from tierflow_notification.domain.coverage import Coverage
 from tierflow_notification.domain.reasons import ReasonCode, TaskOutcome, TaskReport
 from tierflow_notification.domain.tasks import AdvisorTask, TaskStatus
 
@@ -95,3 +98,47 @@ class TaskPage(View):
     def of(cls, listing: TaskListing) -> TaskPage:
         """The view of one page of a queue."""
         return cls(items=[TaskRead.of(task) for task in listing.items], next_after=listing.next_after)
+
+
+class CoverageFigures(View):
+    """Promised, on-time and overdue tasks of one tier (or `all` tiers) in the window, and their ratio."""
+
+    tier: str = Field(
+        examples=["A"], description="A, B, C, D; `unknown` for tasks created before tiers were kept; `all`."
+    )
+    promised: int = Field(examples=[12], description="Tasks due in the window, not cancelled.")
+    on_time: int = Field(examples=[11], description="Promised tasks done by their due time.")
+    ratio: float | None = Field(examples=[0.9167], description="on_time / promised; null when nothing was promised.")
+    overdue: int = Field(examples=[1], description="Promised tasks still open past their due time.")
+
+    @classmethod
+    def of(cls, figures: Coverage) -> CoverageFigures:
+        """The view of one tier's figures."""
+        return cls(
+            tier=figures.tier,
+            promised=figures.promised,
+            on_time=figures.on_time,
+            ratio=figures.ratio,
+            overdue=figures.overdue,
+        )
+
+
+class CoverageRead(View):
+    """An advisor's service coverage over the window: per tier with a promised task, and over all tiers."""
+
+    advisor_id: str = Field(examples=["ADV017"])
+    window_start: datetime = Field(description="Tasks due after this count (30 days before window_end).")
+    window_end: datetime = Field(description="Now: tasks due later are not promised yet.")
+    tiers: list[CoverageFigures] = Field(description="One entry per tier with a promised task; empty: none.")
+    overall: CoverageFigures = Field(description="All tiers together (tier `all`): what the coverage alert watches.")
+
+    @classmethod
+    def of(cls, coverage: AdvisorCoverage) -> CoverageRead:
+        """The view of an advisor's coverage."""
+        return cls(
+            advisor_id=coverage.advisor_id,
+            window_start=coverage.window.start,
+            window_end=coverage.window.end,
+            tiers=[CoverageFigures.of(t) for t in coverage.tiers],
+            overall=CoverageFigures.of(coverage.overall),
+        )

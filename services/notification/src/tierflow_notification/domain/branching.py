@@ -67,6 +67,7 @@ def plan_branch(
             task_due_days=step.task_due_days,
             planned_at=now,
             due_at=now + step.after,
+            tier=asking.tier,
         )
         for step in prompt.branches[reason]
         if asking.priority in step.priorities

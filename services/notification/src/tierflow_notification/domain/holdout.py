@@ -48,6 +48,7 @@ def _as_cancelled(step: PlannedStep) -> StoredStep:
         status=StepStatus.CANCELLED,
         attempts=0,
         channel=None,
+        tier=step.tier,
     )
 
 

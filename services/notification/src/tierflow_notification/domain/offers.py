@@ -65,6 +65,7 @@ def plan_offers(
             task_due_days=0,
             planned_at=now,
             due_at=offer.due_at,
+            tier=decision.tier,
         )
         for offer in next_offers(catalogue, offered=offered.templates, last_offered_at=offered.last_at, now=now)
     ]

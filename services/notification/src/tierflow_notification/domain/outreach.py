@@ -15,7 +15,7 @@ from datetime import datetime
 from uuid import UUID
 
 from tierflow_common.events.ids import derived_id
-from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority
+from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority, Tier
 from tierflow_notification.domain.durations import parse_duration
 from tierflow_notification.domain.playbooks import PlaybookSet, Step
 from tierflow_notification.domain.recurrence import (
@@ -41,6 +41,7 @@ class Decision:
     active: bool
     holdout: bool = False  # in the routing policy's global holdout: no marketing outreach (domain/holdout.py)
     playbook: str | None = None  # the playbook variant its experiment arm asks for (PlaybookSet.choose)
+    tier: Tier | None = None  # the customer's tier the decision was made for (coverage by tier: domain/coverage.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ class PlannedStep:
     occurrence: int = 0
     satisfied_by_contact: bool = False
     window: str | None = None
+    tier: Tier | None = None  # the decision's tier, carried to the task (None: planned before 0008)
 
 
 def decisions_to_plan(newest: Mapping[str, Decision], seen_versions: Mapping[str, int]) -> dict[str, Decision]:
@@ -115,6 +117,7 @@ def _planned(decision: Decision, step: Step, now: datetime) -> PlannedStep:
         series_start=start,
         satisfied_by_contact=step.satisfied_by_contact,
         window=step.window,
+        tier=decision.tier,
     )
 
 
@@ -159,6 +162,7 @@ def next_occurrence(step: StoredStep, *, now: datetime) -> PlannedStep | None:
         occurrence=occurrence,
         satisfied_by_contact=step.satisfied_by_contact,
         window=step.window,
+        tier=step.tier,
     )
 
 

@@ -150,5 +150,6 @@ def settle_pending(satisfied: Satisfaction, now: datetime) -> tuple[StepChange, 
         closed_at=contact.occurred_at,
         closed_by=SATISFIED_BY_CONTACT,
         evidence_event_id=contact.event_id,
+        tier=step.tier,
     )
     return change, record, task

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority
+from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority, Tier
 from tierflow_notification.domain.governance import DueStep
 
 
@@ -52,6 +52,7 @@ class StoredStep:
     occurrence: int = 0
     satisfied_by_contact: bool = False
     window: str | None = None
+    tier: Tier | None = None  # the deciding decision's tier (None: planned before 0008)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from tierflow_common.events.outputs import Priority
+from tierflow_common.events.outputs import Priority, Tier
 from tierflow_notification.domain.reasons import ReasonCode, TaskOutcome, TaskReport
 
 
@@ -41,6 +41,7 @@ class AdvisorTask:
     evidence_event_id: UUID | None = None  # the contact.logged that satisfied it (domain/satisfaction.py)
     outcome: TaskOutcome | None = None  # what the closer reported (domain/reasons.py)
     reason: ReasonCode | None = None  # why the customer left, when the task asked (or the closer said)
+    tier: Tier | None = None  # the customer's tier when the task was planned (None: created before 0008)
 
     @property
     def report(self) -> TaskReport | None:
