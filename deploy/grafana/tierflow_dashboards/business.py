@@ -144,6 +144,22 @@ def business_dashboard() -> models.Dashboard:
             )
         )
         .with_panel(
+            timeseries_panel(
+                "Service coverage by advisor (30 days)",
+                "Of each advisor's tasks due in the last 30 days and not cancelled, the share done by their due time, "
+                "over all tiers (weighted by what was promised); GET /v1/advisors/{id}/coverage splits it by tier. "
+                "Below 90% with at least 5 promised tasks for an hour: TierflowServiceCoverageLow.",
+                [
+                    Query(
+                        "sum by (advisor) (max by (advisor, tier) (tierflow_service_ontime_tasks)) / "
+                        "sum by (advisor) (max by (advisor, tier) (tierflow_service_promised_tasks))",
+                        "{{advisor}}",
+                    )
+                ],
+                unit="percentunit",
+            )
+        )
+        .with_panel(
             stat_panel(
                 "Staff overrides in force",
                 "Routes set by staff instead of the policy (each is logged).",
