@@ -11,9 +11,11 @@ from decimal import Decimal
 import httpx
 import msgspec
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tierflow_common.clock import WallClock
 from tierflow_routing.adapters import outcomes as store
 from tierflow_routing.adapters.tables import decisions
 from tierflow_routing.application import policies
@@ -21,6 +23,7 @@ from tierflow_routing.application.context import RoutingContext
 from tierflow_routing.bootstrap import build_api_dependencies
 from tierflow_routing.domain.facts import CustomerState, ProfileFacts, ScoreFacts
 from tierflow_routing.domain.outcomes import Baseline, Outcome, open_windows
+from tierflow_routing.gauges import routing_gauges
 from tierflow_routing.settings import RoutingSettings
 
 from .conftest import add_advisor, bearer
@@ -148,3 +151,16 @@ async def test_scorecard_figures_equal_a_hand_count(
     empty = (await api.get("/v1/advisors/ADV3/scorecard", headers=bearer("route:read"))).json()
     assert empty["book_size"] == 0 and empty["retention"] == {"matured": 0, "retained": 0, "rate": None}
     assert empty["nps"] == {"average": None, "answers": 0} and Decimal(empty["aum"]["change"]) == 0
+
+    # The per-advisor gauges Grafana sums by branch state the same book.
+    await routing_gauges(database, WallClock())()
+
+    def sample(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, labels)
+
+    assert sample("tierflow_routing_advisor_info", advisor="ADV1", branch="futian", region="shenzhen") == 1
+    assert {t: sample("tierflow_routing_advisor_book", advisor="ADV1", tier=t) for t in "ABCD"} == card["book_by_tier"]
+    assert sample("tierflow_routing_advisor_book", advisor="ADV3", tier="A") == 0
+    assert sample("tierflow_routing_advisor_book_aum", advisor="ADV1") == float(Decimal(card["aum"]["now"]))
+    assert sample("tierflow_routing_advisor_book_net_inflow_90d", advisor="ADV1") == 229999.75
+    assert sample("tierflow_routing_advisor_book_aum", advisor="ADV3") == 0

@@ -8,6 +8,8 @@ import msgspec
 
 from tierflow_routing.domain.facts import CustomerState, ProfileFacts
 from tierflow_routing.domain.scorecard import BookCustomer, MaturedWindow, book_by_tier, retention, scorecard
+from tierflow_routing.handlers import profile_facts
+from tierflow_testing import builders as b
 
 
 def customer(
@@ -98,3 +100,21 @@ def test_states_stored_before_the_new_profile_fields_decode_with_them_unknown() 
     assert state.profile.profile_version == 3 and state.profile.total_assets == Decimal("5")
     assert state.profile.total_assets_90d_ago is None and state.profile.last_nps is None
     assert msgspec.msgpack.decode(msgspec.msgpack.encode(ProfileFacts(last_nps=7)), type=ProfileFacts).last_nps == 7
+
+
+def test_profile_facts_keep_the_assets_90_days_ago_and_the_last_nps() -> None:
+    event = b.profile_updated("C1", 4, total_assets="1200", net_inflow_90d="150")
+    payload = event.payload.model_copy(
+        update={
+            "assets": event.payload.assets.model_copy(update={"total_assets_90d_ago": Decimal("1000")}),
+            "engagement": event.payload.engagement.model_copy(update={"last_nps": 8}),
+        }
+    )
+    facts = profile_facts(event.model_copy(update={"payload": payload}))
+    assert (facts.total_assets, facts.total_assets_90d_ago, facts.net_inflow_90d) == (
+        Decimal("1200"),
+        Decimal("1000"),
+        Decimal("150"),
+    )
+    assert facts.last_nps == 8
+    assert profile_facts(event).total_assets_90d_ago is None and profile_facts(event).last_nps is None
