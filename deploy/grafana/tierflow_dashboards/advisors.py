@@ -89,7 +89,7 @@ def advisors_dashboard() -> models.Dashboard:
             timeseries_panel(
                 "Service coverage per branch",
                 "Promised contacts done on time over those promised, from notification's task gauges joined to "
-                "the advisors' branches. The alert watches each advisor below 90%.",
+                "the advisors' branches (summed before dividing: each advisor weighs by their promised tasks).",
                 [Query(f"{per_branch(ONTIME)} / {per_branch(PROMISED)}", "{{branch}}")],
                 unit="percentunit",
             )
