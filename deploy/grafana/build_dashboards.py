@@ -14,6 +14,7 @@ from pathlib import Path
 
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
+from tierflow_dashboards.advisors import advisors_dashboard
 from tierflow_dashboards.api import api_dashboard
 from tierflow_dashboards.business import business_dashboard
 from tierflow_dashboards.pipeline import pipeline_dashboard
@@ -23,6 +24,7 @@ DASHBOARDS: dict[str, Callable[[], Dashboard]] = {
     "pipeline.json": pipeline_dashboard,
     "business.json": business_dashboard,
     "api.json": api_dashboard,
+    "advisors.json": advisors_dashboard,
 }
 
 

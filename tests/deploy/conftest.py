@@ -37,7 +37,13 @@ METRIC_MODULES = (
 # Series Prometheus makes itself; dashboards may use them too.
 PROMETHEUS_SERIES = frozenset({"up"})
 # Grafana variables, replaced by plausible values before a query is parsed or sent to Prometheus.
-GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "1h", "$service": ".*"}
+GRAFANA_VARIABLES = {
+    "$__rate_interval": "1m",
+    "$__interval": "15s",
+    "$__range": "1h",
+    "$service": ".*",
+    "$branch": ".*",
+}
 
 
 class DeployTools:

@@ -206,7 +206,7 @@ def test_prometheus_rule_ships_the_rules_file_and_promtool_accepts_it(deploy, tm
 
 def test_dashboard_config_maps_carry_the_generated_dashboards(deploy) -> None:
     objects = deploy.render_chart(*PRODUCTION)
-    for name in ("pipeline", "business", "api"):
+    for name in ("pipeline", "business", "api", "advisors"):
         config_map = of_kind(objects, "ConfigMap")[f"dashboard-{name}"]
         assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
         expected = (REPO / f"deploy/grafana/dashboards/{name}.json").read_text()

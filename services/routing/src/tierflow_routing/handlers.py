@@ -41,6 +41,8 @@ def profile_facts(event: ProfileUpdated) -> ProfileFacts:
         computed_at=p.computed_at,
         net_inflow_30d=p.assets.net_inflow_30d,
         net_inflow_90d=p.assets.net_inflow_90d,
+        total_assets_90d_ago=p.assets.total_assets_90d_ago,
+        last_nps=p.engagement.last_nps,
     )
 
 

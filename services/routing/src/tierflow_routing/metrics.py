@@ -18,3 +18,19 @@ OUTCOMES = Counter(
     "arm (none when in no experiment) and the window's length in days.",
     ["flow", "experiment", "arm", "outcome", "window"],
 )
+# Per advisor, labelled `advisor` as notification's coverage gauges are, so PromQL joins them to branches with
+# `* on(advisor) group_left(branch) tierflow_routing_advisor_info`.
+ADVISOR_INFO = Gauge(
+    "tierflow_routing_advisor_info", "1 per registered advisor, with their branch and region.",
+    ["advisor", "branch", "region"],
+)  # fmt: skip
+ADVISOR_BOOK = Gauge(
+    "tierflow_routing_advisor_book", "Customers whose active route names the advisor, by tier.", ["advisor", "tier"]
+)
+ADVISOR_BOOK_AUM = Gauge(
+    "tierflow_routing_advisor_book_aum", "Sum of total assets of the advisor's book, CNY.", ["advisor"]
+)
+ADVISOR_BOOK_NET_INFLOW = Gauge(
+    "tierflow_routing_advisor_book_net_inflow_90d", "Sum of net inflow over 90 days of the advisor's book, CNY.",
+    ["advisor"],
+)  # fmt: skip

@@ -13,7 +13,7 @@ from tierflow_common.http_metrics import HttpMetricsMiddleware
 from tierflow_common.ops import ops_routes
 from tierflow_common.web.errors import install_error_handlers
 from tierflow_common.web.guard import BodyLimits, RequestGuard
-from tierflow_routing.api.routes import advisors, customers, experiments, lists, policies, waitlist
+from tierflow_routing.api.routes import advisors, customers, experiments, lists, policies, scorecards, waitlist
 from tierflow_routing.bootstrap import ApiDependencies, build_api_dependencies
 from tierflow_routing.settings import RoutingSettings
 
@@ -54,7 +54,7 @@ def create_app(settings: RoutingSettings | None = None, clients: ApiDependencies
     limits = BodyLimits(settings.api_max_body_bytes, {"/v1/policies": settings.api_max_policy_body_bytes})
     app.add_middleware(RequestGuard, limits=limits)  # inside the metrics: its refusals are counted
     app.add_middleware(HttpMetricsMiddleware)
-    for module in (customers, lists, advisors, waitlist, policies, experiments):
+    for module in (customers, lists, advisors, scorecards, waitlist, policies, experiments):
         app.include_router(module.router)
 
     async def database() -> None:

@@ -31,6 +31,9 @@ class ProfileFacts(msgspec.Struct, array_like=True, gc=False):
     computed_at: datetime | None = None
     net_inflow_30d: Decimal = Decimal(0)  # appended (array_like): states stored before read as zero
     net_inflow_90d: Decimal = Decimal(0)
+    # Appended (array_like) for the advisor scorecard: states stored before read as unknown until the next profile.
+    total_assets_90d_ago: Decimal | None = None
+    last_nps: int | None = None
 
 
 class ScoreFacts(msgspec.Struct, array_like=True, gc=False):
