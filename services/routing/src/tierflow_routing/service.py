@@ -75,6 +75,11 @@ class RoutingService:
                     decided.append(snapshot(state))  # every decision goes to the log, even two in one batch
             await self._save(tx.connection, touched.values(), decided)
             await outcomes.record_batch(tx, decided=decided, facts=facts)
+        if touched and ctx.policy.current().version != policy.version:
+            # A new policy arrived while this batch decided under the old one. Its "everyone under another
+            # version is due" ran on a snapshot that cannot see the customers this batch created: mark them.
+            async with ctx.engine.begin() as conn:
+                await customers.mark_due(conn, customer_ids=list(touched), at=ctx.clock.now())
         await self.refresh_cache(touched)
         return BatchOutcome(duplicates=stale)
 

@@ -55,6 +55,12 @@ class ScoringService:
                 HANDLERS[type(event)](batch, event)
             await self._observe(tx, batch.touched.values(), churned, policy, model)
             await scores.save_decided(tx.connection, states=batch.touched.values(), now=self._clock.now())
+        now_policy, now_model = self._rules.current()
+        if batch.touched and (now_policy.version, now_model.version) != (policy.version, model.version):
+            # New rules arrived while this batch scored under the old ones; their "everyone scored under other
+            # versions is due" could not see the customers this batch created: mark them.
+            async with self._outbox.transaction() as tx:
+                await scores.mark_due(tx.connection, customer_ids=list(batch.touched), at=self._clock.now())
         return outcome
 
     async def on_assigned(self) -> None:

@@ -68,7 +68,7 @@ async def demo_outcome_counts(conn: AsyncConnection, *, schema: str = "routing")
     since, as the outcomes component folds them in (the windows mature after 7 days; these are running)."""
     query = text(ARM_COUNTS.format(schema=schema))  # a schema name from settings, never from a request
     rows = await conn.execute(query, {"experiment": DEMO_EXPERIMENT, "holdout": DEMO_HOLDOUT})
-    counts = {arm: (decided, active) for arm, decided, active in rows.tuples()}
+    counts = {arm: (decided, active) for arm, decided, active in rows.all()}
     if not counts:
         return "demo experiment: no decision yet"
     parts = [f"{arm} {active}/{decided}" for arm, (decided, active) in sorted(counts.items())]

@@ -50,6 +50,12 @@ async def mark_outdated_due(conn: AsyncConnection, *, policy_version: str, model
     return await STORE.mark_due(conn, where=outdated, at=at)
 
 
+async def mark_due(conn: AsyncConnection, *, customer_ids: list[str], at: datetime) -> None:
+    """Make these customers due at `at` (the sweeper re-scores them under the rules in force)."""
+    if customer_ids:
+        await STORE.mark_due(conn, where=scores.c.customer_id.in_(customer_ids), at=at)
+
+
 async def repeat_statistics(conn: AsyncConnection, *, at: datetime) -> list[tuple[int, float, float]]:
     """(x, t_x, T) in days for every stored customer who has traded (for fitting the churn model)."""
     rows = await conn.execute(select(scores.c.state))
