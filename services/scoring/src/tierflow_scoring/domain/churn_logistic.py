@@ -8,7 +8,7 @@ features are graded, not on/off, so a longer gap or a larger outflow counts for 
 | feature | value |
 |---|---|
 | `p_alive_low` | 1 - P(alive) (BG/NBD; 0 with no repeat trading day) |
-| `login_gap` | ln(1 + days since the last login / 30) |
+| `login_gap` | ln(1 + whole days since the last login / 30) |
 | `net_outflow_90d` | net outflow over 90 days over assets then, in [0, 1] |
 | `complaint_open` | complaints not resolved, at most 5 |
 | `complaints_repeated_90d` | complaints in 90 days, at most 10 |
@@ -87,9 +87,10 @@ def logit(p: float) -> float:
 
 
 def login_gap_days(inputs: ScoringInputs, at: datetime) -> float:
-    """Days since the last login (or since the customer was first seen), never negative."""
+    """Whole days since the last login (or since the customer was first seen), never negative: like P(alive)'s
+    age, the feature moves once a day, so two evaluations on the same day (a live run and its replay) agree."""
     last_seen = inputs.last_login_at or inputs.first_seen_at
-    return max(0.0, (at - last_seen).total_seconds() / 86400)
+    return float(max(0, (at - last_seen).days))
 
 
 def outflow_share(inputs: ScoringInputs) -> float:
