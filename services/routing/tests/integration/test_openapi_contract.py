@@ -27,6 +27,17 @@ CONFIG = Path(__file__).with_name("schemathesis.toml")
 SEED = "20261121"
 
 
+@pytest.fixture
+def settings(settings: RoutingSettings) -> RoutingSettings:
+    """The API of the shared fixture, with room for schemathesis's back-to-back unauthenticated probes.
+
+    Requests without a valid token are limited per address (10 a second by default): schemathesis
+    sends them from one address, one per operation and check, and a 429 for its probe of the
+    scorecard failed ST401. The limiter itself is tested in libs/common test_rate_limiter.py and test_request_limits.py.
+    """
+    return settings.model_copy(update={"rate_limit_unauthenticated_rps": 10_000})
+
+
 async def test_schemathesis_all_checks_find_nothing(
     ns, worker: RoutingSettings, api: httpx.AsyncClient, tmp_path: Path
 ) -> None:
