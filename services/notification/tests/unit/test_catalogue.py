@@ -88,21 +88,7 @@ def test_only_active_decisions_of_the_catalogues_flow_are_offered_anything(other
 def _stored(template: str, status: StepStatus) -> StoredStep:
     planned = plan_offers(decision(), CATALOGUE, Offered(), now=NOW - 30 * DAY)
     p = next(p for p in planned if p.template == template)
-    return StoredStep(
-        **{k: getattr(p, k) for k in ("step_id", "customer_id", "decision_id", "flow", "name", "template")},
-        channels=p.channels,
-        message_class=p.message_class,
-        stop_when_active=p.stop_when_active,
-        advisor_id=p.advisor_id,
-        priority=p.priority,
-        task_due_days=p.task_due_days,
-        planned_at=p.planned_at,
-        first_due_at=p.due_at,
-        due_at=p.due_at,
-        status=status,
-        attempts=1,
-        channel=None,
-    )
+    return p.stored(status, attempts=1)
 
 
 def test_what_was_sent_or_is_being_sent_counts_as_offered_and_pending_does_not() -> None:

@@ -37,24 +37,7 @@ DECISION = Decision("D1", uuid.uuid5(uuid.NAMESPACE_OID, "D1"), 1, Flow.REACTIVA
 def stored(status: StepStatus = StepStatus.PENDING) -> dict[str, StoredStep]:
     """The default ladder of DECISION as stored a week earlier, by step name."""
     planned = plan_steps(DECISION, DEFAULT, now=NOW - timedelta(days=7))
-    return {
-        p.name: StoredStep(
-            **{k: getattr(p, k) for k in ("step_id", "customer_id", "decision_id", "flow", "name", "template")},
-            channels=p.channels,
-            message_class=p.message_class,
-            stop_when_active=p.stop_when_active,
-            advisor_id=p.advisor_id,
-            priority=p.priority,
-            task_due_days=p.task_due_days,
-            planned_at=p.planned_at,
-            first_due_at=p.due_at,
-            due_at=p.due_at,
-            status=status,
-            attempts=0,
-            channel=None,
-        )
-        for p in planned
-    }
+    return {p.name: p.stored(status) for p in planned}
 
 
 def prompt() -> ReasonPrompt:

@@ -13,7 +13,15 @@ import pytest
 from tierflow_common.events.outputs import Flow, MessageClass, NotificationChannel, Priority
 from tierflow_common.exceptions import ConfigurationError
 from tierflow_notification.domain.durations import DurationError, add, add_months, parse_duration
-from tierflow_notification.domain.outreach import Decision, PlannedStep, following, next_occurrence, plan_steps, step_id
+from tierflow_notification.domain.outreach import (
+    Decision,
+    PlannedStep,
+    following,
+    next_occurrence,
+    plan_steps,
+    series_until,
+    step_id,
+)
 from tierflow_notification.domain.playbooks import load_playbooks, parse_playbooks
 from tierflow_notification.domain.recurrence import series_start, spread_fraction
 from tierflow_notification.domain.steps import StepStatus, StoredStep
@@ -81,44 +89,13 @@ def decision(flow: Flow = Flow.PRIVATE_ADVISOR, customer: str = "A1") -> Decisio
 
 
 def stored(planned: PlannedStep, status: StepStatus = StepStatus.DONE) -> StoredStep:
-    return StoredStep(
-        step_id=planned.step_id,
-        customer_id=planned.customer_id,
-        decision_id=planned.decision_id,
-        flow=planned.flow,
-        name=planned.name,
-        template=planned.template,
-        channels=planned.channels,
-        message_class=planned.message_class,
-        stop_when_active=planned.stop_when_active,
-        advisor_id=planned.advisor_id,
-        priority=planned.priority,
-        task_due_days=planned.task_due_days,
-        planned_at=planned.planned_at,
-        first_due_at=planned.due_at,
-        due_at=planned.due_at,
-        status=status,
-        attempts=1,
-        channel=planned.channels[0],
-        every=planned.every,
-        series_start=planned.series_start,
-        occurrence=planned.occurrence,
-        satisfied_by_contact=planned.satisfied_by_contact,
-        window=planned.window,
-        tier=planned.tier,
-    )
+    return planned.stored(status, attempts=1, channel=planned.channels[0])
 
 
 def year_of(name: str, customer: str = "A1") -> list[PlannedStep]:
     """The occurrences of a step over the year after the decision, each planned as the one before is sent."""
     first = next(p for p in plan_steps(decision(customer=customer), DEFAULT, now=NOW) if p.name == name)
-    series = [first]
-    while True:
-        following_one = next_occurrence(stored(series[-1]), now=series[-1].due_at)
-        assert following_one is not None
-        if following_one.due_at >= add_months(NOW, 12):
-            return series
-        series.append(following_one)
+    return list(series_until(first, add_months(NOW, 12)))
 
 
 def test_a_year_of_the_private_advisor_programme_is_12_contacts_4_reviews_4_visits_1_planning() -> None:

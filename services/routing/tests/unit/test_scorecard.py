@@ -75,27 +75,9 @@ def test_aum_net_inflow_and_nps_of_a_book_by_hand() -> None:
 
 def test_states_stored_before_the_new_profile_fields_decode_with_them_unknown() -> None:
     # CustomerState is array_like: a state encoded without the two appended fields must still decode.
-    class OldProfile(msgspec.Struct, array_like=True):
-        profile_version: int = 0
-        age_band: str | None = None
-        investor_type: str | None = None
-        risk_level: str | None = None
-        region: str | None = None
-        consents: dict[str, bool] = {}
-        closed: bool = False
-        digital_logins_30d: int = 0
-        branch_logins_30d: int = 0
-        community_accepted_90d: int = 0
-        total_assets: Decimal | None = None
-        commission_12m: Decimal = Decimal(0)
-        trades_90d: int = 0
-        last_trade_at: None = None
-        last_login_at: None = None
-        computed_at: None = None
-        net_inflow_30d: Decimal = Decimal(0)
-        net_inflow_90d: Decimal = Decimal(0)
-
-    old = msgspec.msgpack.encode(["C1", OldProfile(profile_version=3, total_assets=Decimal("5"))])
+    current = msgspec.msgpack.decode(msgspec.msgpack.encode(ProfileFacts(profile_version=3, total_assets=Decimal("5"))))
+    assert len(current) == 20
+    old = msgspec.msgpack.encode(["C1", current[:-2]])  # the layout before total_assets_90d_ago and last_nps
     state = msgspec.msgpack.decode(old, type=CustomerState)
     assert state.profile.profile_version == 3 and state.profile.total_assets == Decimal("5")
     assert state.profile.total_assets_90d_ago is None and state.profile.last_nps is None

@@ -28,30 +28,6 @@ def held_out(step: PlannedStep, decision: Decision) -> bool:
     return decision.holdout and step.message_class is MessageClass.MARKETING
 
 
-def _as_cancelled(step: PlannedStep) -> StoredStep:
-    return StoredStep(
-        step_id=step.step_id,
-        customer_id=step.customer_id,
-        decision_id=step.decision_id,
-        flow=step.flow,
-        name=step.name,
-        template=step.template,
-        channels=step.channels,
-        message_class=step.message_class,
-        stop_when_active=step.stop_when_active,
-        advisor_id=step.advisor_id,
-        priority=step.priority,
-        task_due_days=step.task_due_days,
-        planned_at=step.planned_at,
-        first_due_at=step.due_at,
-        due_at=step.due_at,
-        status=StepStatus.CANCELLED,
-        attempts=0,
-        channel=None,
-        tier=step.tier,
-    )
-
-
 def holdout_suppressions(
     planned: Iterable[PlannedStep], decisions: Mapping[str, Decision], *, now: datetime
 ) -> Cancellations:
@@ -62,7 +38,7 @@ def holdout_suppressions(
         decision = decisions.get(step.customer_id)
         if decision is None or not held_out(step, decision):
             continue
-        suppressed.add(_as_cancelled(step), HOLDOUT, now)
+        suppressed.add(step.stored(StepStatus.CANCELLED), HOLDOUT, now)
     return suppressed
 
 
@@ -72,7 +48,7 @@ def suppress_marketing(planned: Iterable[PlannedStep], *, now: datetime) -> Canc
     suppressed = Cancellations()
     for step in planned:
         if step.message_class is MessageClass.MARKETING:
-            suppressed.add(_as_cancelled(step), HOLDOUT, now)
+            suppressed.add(step.stored(StepStatus.CANCELLED), HOLDOUT, now)
     return suppressed
 
 

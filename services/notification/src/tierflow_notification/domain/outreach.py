@@ -9,9 +9,10 @@ often the settle that plans it runs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from tierflow_common.events.ids import derived_id
@@ -25,7 +26,7 @@ from tierflow_notification.domain.recurrence import (
     series_start,
     window_days,
 )
-from tierflow_notification.domain.steps import StoredStep
+from tierflow_notification.domain.steps import StepStatus, StoredStep
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,26 @@ class PlannedStep:
     satisfied_by_contact: bool = False
     window: str | None = None
     tier: Tier | None = None  # the decision's tier, carried to the task (None: planned before 0008)
+
+    def stored(
+        self, status: StepStatus, *, attempts: int = 0, channel: NotificationChannel | None = None
+    ) -> StoredStep:
+        """This step as the store keeps it, first due when it is due, with how far its delivery got."""
+        return StoredStep(
+            **{name: getattr(self, name) for name in _PLANNED_FIELDS},
+            first_due_at=self.due_at,
+            status=status,
+            attempts=attempts,
+            channel=channel,
+        )
+
+    @classmethod
+    def of(cls, step: StoredStep, **changes: Any) -> PlannedStep:
+        """A stored step's plan (every field a plan has), with `changes`: the start of another occurrence."""
+        return cls(**({name: getattr(step, name) for name in _PLANNED_FIELDS} | changes))
+
+
+_PLANNED_FIELDS = tuple(f.name for f in fields(PlannedStep))  # each is a StoredStep field too
 
 
 def decisions_to_plan(newest: Mapping[str, Decision], seen_versions: Mapping[str, int]) -> dict[str, Decision]:
@@ -142,28 +163,24 @@ def next_occurrence(step: StoredStep, *, now: datetime) -> PlannedStep | None:
     occurrence = next_open_occurrence(step.series_start, every, step.occurrence, now)
     opens = occurrence_start(step.series_start, every, occurrence)
     window = every if step.window is None else parse_duration(step.window)
-    return PlannedStep(
+    return PlannedStep.of(
+        step,
         step_id=step_id(step.decision_id, step.name, occurrence),
-        customer_id=step.customer_id,
-        decision_id=step.decision_id,
-        flow=step.flow,
-        name=step.name,
-        template=step.template,
-        channels=step.channels,
-        message_class=step.message_class,
-        stop_when_active=step.stop_when_active,
-        advisor_id=step.advisor_id,
-        priority=step.priority,
         task_due_days=window_days(opens, window),
         planned_at=now,
         due_at=opens,
-        every=step.every,
-        series_start=step.series_start,
         occurrence=occurrence,
-        satisfied_by_contact=step.satisfied_by_contact,
-        window=step.window,
-        tier=step.tier,
     )
+
+
+def series_until(first: PlannedStep, end: datetime) -> Iterator[PlannedStep]:
+    """A step's occurrences due before `end`, each planned when the one before is sent, as the runner plans them
+    (just `first` for a one-off step): the year of a programme in the tests and `tierflow bench recurring`."""
+    occurrence: PlannedStep | None = first
+    while occurrence is not None and occurrence.due_at < end:
+        yield occurrence
+        sent = occurrence.stored(StepStatus.DONE, attempts=1, channel=occurrence.channels[0])
+        occurrence = next_occurrence(sent, now=occurrence.due_at)
 
 
 def following(step: StoredStep, reason: str, *, now: datetime) -> PlannedStep | None:

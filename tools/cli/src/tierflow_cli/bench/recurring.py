@@ -29,41 +29,12 @@ from rich.table import Table
 from tierflow_cli.bench.common import console
 from tierflow_common.events.outputs import Flow, Priority
 from tierflow_notification.domain.durations import add_months
-from tierflow_notification.domain.outreach import Decision, PlannedStep, next_occurrence, plan_steps
+from tierflow_notification.domain.outreach import Decision, PlannedStep, plan_steps, series_until
 from tierflow_notification.domain.playbooks import PlaybookSet, load_playbooks
-from tierflow_notification.domain.steps import StepStatus, StoredStep
 from tierflow_notification.settings import NotificationSettings
 
 START = datetime(2027, 1, 4, 1, 0, tzinfo=UTC)
 PER_ADVISOR = 500
-
-
-def _stored(planned: PlannedStep) -> StoredStep:
-    return StoredStep(
-        step_id=planned.step_id,
-        customer_id=planned.customer_id,
-        decision_id=planned.decision_id,
-        flow=planned.flow,
-        name=planned.name,
-        template=planned.template,
-        channels=planned.channels,
-        message_class=planned.message_class,
-        stop_when_active=planned.stop_when_active,
-        advisor_id=planned.advisor_id,
-        priority=planned.priority,
-        task_due_days=planned.task_due_days,
-        planned_at=planned.planned_at,
-        first_due_at=planned.due_at,
-        due_at=planned.due_at,
-        status=StepStatus.DONE,
-        attempts=1,
-        channel=planned.channels[0],
-        every=planned.every,
-        series_start=planned.series_start,
-        occurrence=planned.occurrence,
-        satisfied_by_contact=planned.satisfied_by_contact,
-        window=planned.window,
-    )
 
 
 def _decisions(customers: int) -> Iterator[Decision]:
@@ -80,14 +51,6 @@ def _decisions(customers: int) -> Iterator[Decision]:
         )
 
 
-def _year(first: PlannedStep, end: datetime) -> Iterator[PlannedStep]:
-    """A series' occurrences in the year, each planned when the one before settles (as the runner does)."""
-    occurrence: PlannedStep | None = first
-    while occurrence is not None and occurrence.due_at < end:
-        yield occurrence
-        occurrence = next_occurrence(_stored(occurrence), now=occurrence.due_at)
-
-
 def _plan_year(playbooks: PlaybookSet, customers: int, *, spread: bool) -> tuple[int, float, list[PlannedStep]]:
     """Every step planned for the customers in a year: (count, seconds, the steps)."""
     end = add_months(START, 12)
@@ -100,7 +63,7 @@ def _plan_year(playbooks: PlaybookSet, customers: int, *, spread: bool) -> tuple
                 continue
             if not spread:  # the same series, occurrence 0 at the decision for everybody
                 planned = replace(planned, due_at=START, series_start=START)
-            steps.extend(_year(planned, end))
+            steps.extend(series_until(planned, end))
     return len(steps), time.perf_counter() - began, steps
 
 
