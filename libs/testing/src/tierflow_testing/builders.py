@@ -234,6 +234,9 @@ def score_changed(
     )
 
 
+FLOW_TIER = {"private_advisor": "A", "robo_advisor": "B", "community": "C", "reactivation": "D"}
+
+
 def routing_decided(
     customer_id: str,
     version: int,
@@ -243,8 +246,10 @@ def routing_decided(
     priority: str = "normal",
     advisor_id: str | None = None,
     experiment: dict[str, Any] | None = None,
+    tier: str | None = None,
 ) -> Any:
-    """A tierflow.routing.v1 event as the routing service publishes it (`experiment`: the arm, if any)."""
+    """A tierflow.routing.v1 event as the routing service publishes it (`experiment`: the arm, if any; `tier`:
+    the flow's usual tier unless given)."""
     from tierflow_common.events import RoutingDecided
     from tierflow_common.events.ids import derived_id
 
@@ -262,7 +267,8 @@ def routing_decided(
                 "flow": flow,
                 "priority": priority,
                 "advisor_id": advisor_id,
-                "tier": {"private_advisor": "A", "robo_advisor": "B", "community": "C", "reactivation": "D"}[flow],
+                "tier": tier
+                or {"private_advisor": "A", "robo_advisor": "B", "community": "C", "reactivation": "D"}[flow],
                 "reasons": [],
                 "policy_version": "default-1",
                 "decided_at": moment,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from tierflow_notification.adapters.channels import (
     WebhookAdapter,
 )
 from tierflow_notification.application.reasons import Outreach
+from tierflow_notification.domain.calls import CallCapacity
 from tierflow_notification.domain.playbooks import load_playbooks
 from tierflow_notification.gauges import coverage_gauges
 from tierflow_notification.runner import DeliveryPolicy, StepRunner
@@ -43,6 +44,7 @@ class TaskApiDependencies:
     clock: Clock
     max_body_bytes: int = 16 * 1024
     outreach: Outreach | None = None  # plans a reason's branch when a task is closed (None: no task asks)
+    calls: CallCapacity = field(default_factory=CallCapacity)  # the playbook file's governance.calls (GET /v1/calls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,5 +112,6 @@ def build_worker(settings: NotificationSettings) -> NotificationWorker:
         clock=WallClock(),
         max_body_bytes=settings.task_api_max_body_bytes,
         outreach=Outreach(playbooks=playbooks, outbox=parts.outbox, topics=parts.topics, clock=clock),
+        calls=playbooks.governance.calls,
     )
     return NotificationWorker(runtime=runtime, task_api=task_api)

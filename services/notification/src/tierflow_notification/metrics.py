@@ -39,3 +39,11 @@ OVERDUE_TASKS = Gauge(
     "An advisor's tasks due in the last 30 days that are still open past their due time, by tier.",
     ["advisor", "tier"],
 )
+
+# Outbound call capacity (domain/calls.py): calls counted against their tier's share of the day, and calls that
+# found it spent (each then waits a day or is dropped; the record says which).
+OUTBOUND_CALLS = Counter(
+    "tierflow_notification_outbound_calls_total",
+    "Outbound calls planned as advisor tasks under governance.calls, by tier and outcome (taken, share_spent).",
+    ["tier", "outcome"],
+)

@@ -38,10 +38,12 @@ from tierflow_common.clock import Clock
 from tierflow_common.db.outbox import Outbox, OutboxTransaction
 from tierflow_common.events import Topics
 from tierflow_common.events.outputs import MessageClass, NotificationChannel, NotificationStatus
+from tierflow_notification import metrics
 from tierflow_notification.adapters import contacts, records, steps
+from tierflow_notification.adapters.calls import lock_day, take_call
 from tierflow_notification.adapters.channels import ChannelAdapter, CircuitOpen, DeliveryError, OutboundMessage
 from tierflow_notification.domain.cancellation import ROUTE_CHANGED, superseded
-from tierflow_notification.domain.governance import Action, govern
+from tierflow_notification.domain.governance import Action, Verdict, call_over_share, govern
 from tierflow_notification.domain.outreach import PlannedStep, following, outcome_id, sent_id
 from tierflow_notification.domain.playbooks import Governance
 from tierflow_notification.domain.records import NotificationRecord
@@ -98,6 +100,7 @@ class StepRunner:
         self._topics = topics
         self._clock = clock
         self._governance = governance
+        self._call_limits = governance.calls.limits()
         self._adapters = adapters
         self._policy = policy
         self._batch = batch
@@ -128,6 +131,9 @@ class StepRunner:
         changes: list[StepChange] = []
         successors: list[PlannedStep | None] = []  # a recurring series' next occurrences (domain/recurrence.py)
         lease_until = now + self._policy.clock_delta(self._policy.lease_s)
+        if self._governance.calls.limited:
+            calling = {s.tier for s in due if s.outbound_call and s.tier is not None}
+            await lock_day(conn, day=self._governance.calls.day_of(now), tiers=calling)
         for step in due:
             channel = step.channel or step.channels[0]
             if step.status is StepStatus.SENDING and step.attempts >= self._policy.max_attempts:
@@ -165,6 +171,8 @@ class StepRunner:
                 marketing_sent=sent.get(step.customer_id, []),
                 rules=self._governance,
             )
+            if verdict.action is Action.SEND and step.outbound_call and step.attempts == 0:
+                verdict = await self._within_call_share(conn, step, verdict, now)
             channel = verdict.channel or step.channels[0]
             if verdict.action is Action.SEND:
                 attempt = step.attempts + 1
@@ -221,6 +229,21 @@ class StepRunner:
         await steps.insert_steps(conn, [s for s in successors if s is not None], now=now)
         await log_records(tx, logged, now, self._topics)
         return sending
+
+    async def _within_call_share(
+        self, conn: AsyncConnection, step: StoredStep, verdict: Verdict, now: datetime
+    ) -> Verdict:
+        """A call that may go, counted against its tier's calls of the day (rule 7 of domain/governance.py); its
+        first attempt only, so a retried hand-over is not counted twice. Steps without a tier (planned before
+        0008) are not limited."""
+        calls = self._governance.calls
+        if not calls.limited or step.tier is None:
+            return verdict
+        if await take_call(conn, day=calls.day_of(now), tier=step.tier, limit=self._call_limits[step.tier]):
+            metrics.OUTBOUND_CALLS.labels(step.tier.value, "taken").inc()
+            return verdict
+        metrics.OUTBOUND_CALLS.labels(step.tier.value, "share_spent").inc()
+        return call_over_share(due_view(step), verdict, now=now, calls=calls)
 
     async def _give_up(
         self,

@@ -164,8 +164,13 @@ async def test_the_openapi_document_and_the_open_ops_endpoints_share_the_port(ta
     schema = (await api.get("/openapi.json")).json()
     assert schema["info"]["title"] == "tierflow advisor task API"
     # Issue 12 added an advisor's coverage beside the tasks.
-    assert set(schema["paths"]) == {"/v1/tasks", "/v1/tasks/{task_id}/done", "/v1/advisors/{advisor_id}/coverage"}
-    assert [t["name"] for t in schema["tags"]] == ["tasks", "coverage"]
+    assert set(schema["paths"]) == {
+        "/v1/tasks",
+        "/v1/tasks/{task_id}/done",
+        "/v1/advisors/{advisor_id}/coverage",
+        "/v1/calls",
+    }
+    assert [t["name"] for t in schema["tags"]] == ["tasks", "coverage", "calls"]
     assert (await api.get("/docs")).status_code == 200
     assert (await api.get("/healthz")).json() == {"status": "alive", "service": "notification"}
     assert (await api.get("/readyz")).json() == {"status": "ready", "service": "notification", "checks": {}}

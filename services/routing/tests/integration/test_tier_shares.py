@@ -43,7 +43,6 @@ EVERYONE_TO_ADVISORS = """
 version: shares-everyone-advisors
 resources:
   advisor_places: {A: 0.3, B: 0.4, C: 0.2, D: 0.1}
-  outbound_calls: {A: 0.5, B: 0.3, C: 0.15, D: 0.05}
 waitlist: {order: value_times_risk}
 rules:
   - {name: default, then: {flow: private_advisor}}
@@ -144,7 +143,7 @@ async def test_shares_hold_within_two_points_for_2000_customers_on_postgres(
         assert load["load_after_by_tier"] == load["load_now_by_tier"]
         assert all(load["load_after_by_tier"][t] <= load["places_by_tier"][t] for t in SHARES)
     active = (await api.get("/v1/policies/active", headers=bearer("route:read"))).json()
-    assert active["document"]["resources"]["outbound_calls"] == {"A": 0.5, "B": 0.3, "C": 0.15, "D": 0.05}
+    assert active["document"]["resources"]["advisor_places"] == SHARES
 
 
 @pytest.mark.parametrize(

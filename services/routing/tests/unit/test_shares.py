@@ -33,22 +33,22 @@ rules:
 DEFAULTS = {"A": 0.3, "B": 0.4, "C": 0.2, "D": 0.1}
 
 
-def test_shares_default_to_the_sources_30_40_20_10_for_places_and_calls() -> None:
+def test_shares_default_to_the_sources_30_40_20_10_for_places() -> None:
     policy = parse("version: v1\nrules:\n  - {name: default, then: {flow: community}}\n")
     resources = policy.resources_in_force()
     assert resources.advisor_places.by_tier() == DEFAULTS
-    assert resources.outbound_calls.by_tier() == DEFAULTS
     assert resources.lend_unused is True
     assert policy.waitlist_in_force().order.value == "value_times_risk"
     assert "resources" not in policy.document()  # a version stored before the section still compares equal
-    assert policy.document_in_force()["resources"]["outbound_calls"] == DEFAULTS  # type: ignore[index]
+    assert policy.document_in_force()["resources"]["advisor_places"] == DEFAULTS  # type: ignore[index]
 
 
 @pytest.mark.parametrize(
     ("section", "message"),
     [
         ("resources: {advisor_places: {A: 0.5, B: 0.5, C: 0.2, D: 0.1}}", "must add up to 1; these add up to 1.3"),
-        ("resources: {outbound_calls: {A: 1.2, B: 0, C: 0, D: -0.2}}", "resources.outbound_calls.A: Input should be"),
+        ("resources: {advisor_places: {A: 1.2, B: 0, C: 0, D: -0.2}}", "resources.advisor_places.A: Input should be"),
+        ("resources: {outbound_calls: {A: 1}}", "resources: Value error, outbound_calls is set in the notification"),
         ("resources: {advisor_places: {A: 0.3, B: 0.4, C: 0.2, E: 0.1}}", "advisor_places.E: Extra inputs"),
         ("resources: {advisor_share: {A: 1}}", "resources.advisor_share: Extra inputs"),
         ("waitlist: {order: value}", "waitlist.order: Input should be 'value_times_risk' or 'arrival'"),

@@ -49,6 +49,7 @@ def _stored_step(row: Row[Any]) -> StoredStep:
         satisfied_by_contact=row.satisfied_by_contact,
         window=row.step_window,
         tier=None if row.tier is None else Tier(row.tier),
+        outbound_call=row.outbound_call,
     )
 
 
@@ -86,6 +87,7 @@ async def insert_steps(conn: AsyncConnection, planned: Sequence[PlannedStep], *,
                 "satisfied_by_contact": p.satisfied_by_contact,
                 "step_window": p.window,
                 "tier": None if p.tier is None else p.tier.value,
+                "outbound_call": p.outbound_call,
             }
             for p in planned
         ],

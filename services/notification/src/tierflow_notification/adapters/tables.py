@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Float, Index, Integer, MetaData, Table, Text, Uuid, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    Uuid,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 
 from tierflow_common.db.tables import add_inbox_table, add_outbox_table
 
 metadata = MetaData()
+CALL_COMMENT = "A call to the customer: counts against its tier's calls a day (0009)."
 
 notifications = Table(
     "notifications",
@@ -92,6 +107,7 @@ steps = Table(
     Column("satisfied_by_contact", Boolean, nullable=False, server_default=text("false")),
     Column("step_window", Text, comment="A recurring task's window (ISO 8601); null: the period."),
     Column("tier", Text, comment="The tier of the decision that planned it (null: planned before 0008)."),
+    Column("outbound_call", Boolean, nullable=False, server_default=text("false"), comment=CALL_COMMENT),
     comment="Durable outreach timers: a restart neither loses nor repeats a step.",
 )
 Index("steps_due", steps.c.due_at, postgresql_where=text("status IN ('pending', 'sending')"))
@@ -101,6 +117,15 @@ Index(
     steps.c.customer_id,
     steps.c.first_due_at,
     postgresql_where=text("satisfied_by_contact AND status IN ('pending', 'done')"),
+)
+
+call_capacity = Table(
+    "call_capacity",
+    metadata,
+    Column("day", Date, primary_key=True, comment="The calling day, in governance.calls' timezone."),
+    Column("tier", Text, primary_key=True),
+    Column("used", Integer, nullable=False, comment="Calls of the tier handed to the workbench that day."),
+    comment="Outbound calls used per day and tier, against governance.calls (domain/calls.py).",
 )
 
 advisor_tasks = Table(

@@ -8,7 +8,7 @@ from tierflow_common.web.errors import install_error_handlers
 from tierflow_common.web.guard import BodyLimits, RequestGuard
 from tierflow_common.web.security import Gate
 from tierflow_notification.api.deps import TaskApiDependencies
-from tierflow_notification.api.routes import coverage, tasks
+from tierflow_notification.api.routes import calls, coverage, tasks
 
 DESCRIPTION = """
 The advisor workbench's tasks: welcome calls, urgent retention calls, win-back calls that the
@@ -21,6 +21,7 @@ Errors are `{"error": code, "detail": sentence}`.
 TAGS = [
     {"name": "tasks", "description": "Advisor tasks opened by outreach steps, listed per queue and closed."},
     {"name": "coverage", "description": "The share of an advisor's promised tasks done on time, per tier."},
+    {"name": "calls", "description": "Outbound calls per tier against each tier's share of the day's capacity."},
 ]
 
 
@@ -32,5 +33,6 @@ def create_app(clients: TaskApiDependencies) -> FastAPI:
     app.add_middleware(RequestGuard, limits=BodyLimits(clients.max_body_bytes))
     app.include_router(tasks.router)
     app.include_router(coverage.router)
+    app.include_router(calls.router)
     install_error_handlers(app)
     return app

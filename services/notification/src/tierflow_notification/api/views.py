@@ -3,12 +3,13 @@ OpenAPI."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tierflow_common.events.outputs import Priority
+from tierflow_notification.application.calls import CallDay
 from tierflow_notification.application.coverage import AdvisorCoverage
 from tierflow_notification.application.tasks import TaskListing
 from tierflow_notification.domain.coverage import Coverage
@@ -141,4 +142,30 @@ class CoverageRead(View):
             window_end=coverage.window.end,
             tiers=[CoverageFigures.of(t) for t in coverage.tiers],
             overall=CoverageFigures.of(coverage.overall),
+        )
+
+
+class TierCallsRead(View):
+    """One tier's calls on the day."""
+
+    tier: str = Field(examples=["A"])
+    share: float = Field(examples=[0.3], description="The tier's share of the day's calls.")
+    limit: int | None = Field(examples=[120], description="Calls the share allows; null: no limit (per_day 0).")
+    used: int = Field(examples=[87], description="Calls made: outbound-call steps handed to the workbench.")
+
+
+class CallsRead(View):
+    """A calling day's outbound calls per tier."""
+
+    day: date = Field(description="The calling day, in governance.calls' timezone.")
+    per_day: int = Field(examples=[400], description="The day's capacity; 0: no limit.")
+    tiers: list[TierCallsRead] = Field(description="A, B, C, D.")
+
+    @classmethod
+    def of(cls, calls: CallDay) -> CallsRead:
+        """The view of a day's calls."""
+        return cls(
+            day=calls.day,
+            per_day=calls.per_day,
+            tiers=[TierCallsRead(tier=t.tier.value, share=t.share, limit=t.limit, used=t.used) for t in calls.tiers],
         )

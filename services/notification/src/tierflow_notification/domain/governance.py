@@ -14,6 +14,10 @@ The rules, in the order they are applied (docs/notification.md states them for t
    all flows and channels. At the cap, `over_cap: defer` waits until the oldest of them leaves the
    window (`frequency_cap`), unless that is more than `give_up_after_days` after the step was due,
    when it is dropped (suppressed `frequency_cap`); `over_cap: drop` suppresses at once.
+7. An outbound call (a step marked `outbound_call`, service or marketing) that may go is counted against
+   its tier's calls of the day (governance.calls, domain/calls.py); with none left it waits for the next
+   day (`call_share_spent`), or is dropped once `give_up_after_days` late. The runner applies this rule:
+   it needs the day's count.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from tierflow_common.events.outputs import MessageClass, NotificationChannel
+from tierflow_notification.domain.calls import SHARE_SPENT, CallCapacity
 from tierflow_notification.domain.playbooks import CONSENT_FOR_CHANNEL, INTERRUPTING, Governance, QuietHours
 
 
@@ -143,3 +148,11 @@ def govern(
             return Verdict(Action.SUPPRESS, "frequency_cap", channel, evidence=evidence)
         return Verdict(Action.DEFER, "frequency_cap", channel, until, evidence)
     return Verdict(Action.SEND, "delivered", channel, evidence=evidence)
+
+
+def call_over_share(step: DueStep, verdict: Verdict, *, now: datetime, calls: CallCapacity) -> Verdict:
+    """The verdict for a call that may go but whose tier has no calls left today: wait for the next calling day,
+    or drop it once it would be more than `give_up_after_days` late."""
+    if calls.gives_up(step.first_due_at, now):
+        return Verdict(Action.SUPPRESS, SHARE_SPENT, verdict.channel, evidence=verdict.evidence)
+    return Verdict(Action.DEFER, SHARE_SPENT, verdict.channel, calls.next_day(now), verdict.evidence)

@@ -70,6 +70,7 @@ class PlannedStep:
     satisfied_by_contact: bool = False
     window: str | None = None
     tier: Tier | None = None  # the decision's tier, carried to the task (None: planned before 0008)
+    outbound_call: bool = False  # counts against its tier's calls a day (domain/calls.py)
 
     def stored(
         self, status: StepStatus, *, attempts: int = 0, channel: NotificationChannel | None = None
@@ -139,6 +140,7 @@ def _planned(decision: Decision, step: Step, now: datetime) -> PlannedStep:
         satisfied_by_contact=step.satisfied_by_contact,
         window=step.window,
         tier=decision.tier,
+        outbound_call=step.outbound_call,
     )
 
 

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from tierflow_common.events.outputs import PLAYBOOK_NAME, Flow, MessageClass, NotificationChannel, Priority
 from tierflow_common.exceptions import ConfigurationError
 from tierflow_common.yaml_documents import load_mapping
+from tierflow_notification.domain.calls import CallCapacity
 from tierflow_notification.domain.catalogue import Catalogue
 from tierflow_notification.domain.durations import Duration, parse_duration
 from tierflow_notification.domain.reasons import ReasonCode
@@ -101,8 +102,14 @@ class Step(Model):
         default=None, description="The task cannot be closed without a reason code; the reason branches the plan."
     )
 
+    outbound_call: bool = Field(
+        default=False, description="A call to the customer: counts against its tier's calls a day (governance.calls)."
+    )
+
     @model_validator(mode="after")
     def _asking_step_is_a_task(self) -> Step:
+        if self.outbound_call and self.channels != (NotificationChannel.ADVISOR_TASK,):
+            raise ValueError("an outbound call is an advisor task: channels [advisor_task]")
         if self.asks_reason is not None:
             if self.channels != (NotificationChannel.ADVISOR_TASK,):
                 raise ValueError("a step that asks for a reason is an advisor task: channels [advisor_task]")
@@ -169,10 +176,11 @@ class QuietHours(Model):
 
 
 class Governance(Model):
-    """The rules over every flow: the frequency cap and quiet hours."""
+    """The rules over every flow: the frequency cap, quiet hours and the outbound call capacity."""
 
     frequency_cap: FrequencyCap = FrequencyCap()
     quiet_hours: QuietHours = QuietHours()
+    calls: CallCapacity = CallCapacity()
 
 
 class Variant(Model):

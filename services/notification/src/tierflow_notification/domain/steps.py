@@ -53,6 +53,7 @@ class StoredStep:
     satisfied_by_contact: bool = False
     window: str | None = None
     tier: Tier | None = None  # the deciding decision's tier (None: planned before 0008)
+    outbound_call: bool = False  # counts against its tier's calls a day (domain/calls.py)
 
 
 @dataclass(frozen=True, slots=True)

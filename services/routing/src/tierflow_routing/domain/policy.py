@@ -3,7 +3,7 @@
 A YAML document validated by pydantic and versioned like the tier policy. Conditions in a rule's
 `when` are AND-ed; a list means "any of these"; an empty `when` matches everyone. Optional
 `experiments` and a global `holdout` split customers into arms (domain/experiments.py assigns them;
-docs/experiments.md). Optional `resources` (each tier's share of advisor places and outbound calls) and
+docs/experiments.md). Optional `resources` (each tier's share of advisor places) and
 `waitlist` (its order) are in domain/resources.py; left out, the defaults apply.
 """
 

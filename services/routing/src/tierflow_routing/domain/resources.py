@@ -39,17 +39,33 @@ class TierShares(_Strict):
         return {tier: float(getattr(self, tier)) for tier in TIERS}
 
 
+CALLS_MOVED = (
+    "outbound_calls is set in the notification service's playbook file (governance.calls), beside the call "
+    "capacity, where the task planner that enforces it reads it (docs/notification.md, 'Outbound call capacity')"
+)
+
+
 class Resources(_Strict):
-    """Each tier's share of advisor places (enforced by routing's assignment) and of outbound call capacity
-    (stored and shown here; enforced by notification's task planner)."""
+    """Each tier's share of advisor places, enforced by routing's assignment.
+
+    The tiers' shares of outbound call capacity are notification's (governance.calls in its playbook file): the
+    task planner enforces them, and a routing policy only reaches notification through decisions, which a
+    change of shares alone would not publish. A policy that still names `outbound_calls` is refused with that.
+    """
 
     advisor_places: TierShares = TierShares()
-    outbound_calls: TierShares = TierShares()
     lend_unused: bool = Field(
         default=True,
         description="Lend the advisor-place share of a tier this policy never sends to a private advisor to the "
         "tiers it does, in proportion to their shares.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _calls_are_notifications(cls, data: object) -> object:
+        if isinstance(data, dict) and "outbound_calls" in data:
+            raise ValueError(CALLS_MOVED)
+        return data
 
 
 class WaitlistOrder(StrEnum):
