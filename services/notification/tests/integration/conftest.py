@@ -16,7 +16,7 @@ from tierflow_common.auth import TokenVerifier, mint_token
 from tierflow_common.clock import zone_where_it_is
 from tierflow_common.db.engine import create_engine
 from tierflow_common.events import NotificationRecorded, decode_event, topics
-from tierflow_common.events.outputs import Priority
+from tierflow_common.events.outputs import Priority, Tier
 from tierflow_common.ops import OpsServer
 from tierflow_notification.adapters import records as record_store
 from tierflow_notification.adapters import tasks
@@ -122,6 +122,7 @@ class TaskApi:
                 due_at=created + timedelta(days=2),
                 status=status,
                 created_at=created,
+                tier=Tier.A if advisor_id else Tier.D,
             )
             for n in range(count)
         ]

@@ -71,7 +71,9 @@ async def test_an_advisor_and_the_outreach_queue_page_through_their_own_tasks(ta
         "evidence_event_id",  # the contact.logged that satisfied a recurring task (issue 12)
         "outcome",
         "reason",
+        "tier",  # the customer's tier when the task was planned (issue 12)
     }
+    assert first["items"][0]["tier"] == "A" and outreach["items"][0]["tier"] == "D"
 
 
 @pytest.mark.parametrize(

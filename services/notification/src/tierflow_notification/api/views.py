@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tierflow_common.events.outputs import Priority
+from tierflow_common.events.outputs import Priority, Tier
 from tierflow_notification.application.calls import CallDay
 from tierflow_notification.application.coverage import AdvisorCoverage
 from tierflow_notification.application.tasks import TaskListing
@@ -58,6 +58,12 @@ class TaskRead(View):
         default=None,
         examples=["app_too_hard"],
         description="Why the customer left, as the closer reported it (required for a task that asks for one).",
+    )
+    tier: Tier | None = Field(
+        default=None,
+        examples=["A"],
+        description="The customer's tier when the task was planned, for ordering a workbench by the tier's "
+        "promise (null: a task created before tiers were kept).",
     )
 
     @classmethod
