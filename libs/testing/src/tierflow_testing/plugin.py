@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -48,15 +50,27 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
-    """Real servers for the whole session. Under CI=true, unavailability fails the run; never a skip."""
+    """Real servers for the whole session. Under CI=true, unavailability fails the run; never a skip.
+
+    Their directory is not under pytest's basetemp: the embedded PostgreSQL runs as its own user and must
+    reach its data directory, and every pytest session that starts on the machine makes
+    /tmp/pytest-of-<user> private (0700) again, which killed a running suite's database at its next
+    checkpoint ("could not open pg_control: Permission denied") when a second session started beside it.
+    The embedded PostgreSQL's runtime directory (root's lock files, written again at exit) stays under the
+    basetemp, which pytest cleans.
+    """
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("runtime")))
+    workdir = Path(tempfile.mkdtemp(prefix="tierflow-test-"))
     try:
-        found, stack = start_infra(tmp_path_factory.mktemp("infra"))
+        found, stack = start_infra(workdir)
     except InfrastructureUnavailable as exc:
+        shutil.rmtree(workdir, ignore_errors=True)
         unavailable(f"the test infrastructure is unavailable: {exc}")
     try:
         yield found
     finally:
         stack.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @dataclass(frozen=True)
