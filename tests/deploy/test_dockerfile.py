@@ -112,6 +112,7 @@ def test_packages_carry_their_migrations_policies_and_commands(wheels: dict[str,
             assert f"{package}/migrations/versions/{migration.name}" in wheels[package], migration.name
         for policy in (REPO / "services" / service / "src" / package / "policies").glob("*.yaml"):
             assert f"{package}/policies/{policy.name}" in wheels[package], policy.name
+    assert "tierflow_common/calendars/xshg.yaml" in wheels["tierflow_common"]  # the A-share trading calendar
     assert "tierflow_cli-0.1.0.dist-info/entry_points.txt" in wheels["tierflow_cli"]
 
 
