@@ -20,13 +20,12 @@ from enum import StrEnum
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tierflow_common.calendar import BUSINESS_TZ, day_date, day_of
 from tierflow_common.exceptions import ConfigurationError
-from tierflow_common.yaml_documents import load_mapping
+from tierflow_common.yaml_documents import parse_document
 
 log = logging.getLogger(__name__)
 
@@ -170,13 +169,8 @@ DEFAULT_FILE = "calendars/xshg.yaml"
 
 def parse_calendar(text: str, *, source: str) -> TradingCalendar:
     """The calendar in a YAML text; ConfigurationError naming `source` and the path of the first problem."""
-    document: Any = load_mapping(text, source=source, what="a trading calendar", error=ConfigurationError)
-    try:
-        return TradingCalendar.of(CalendarFile.model_validate(document))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(top)"
-        raise ConfigurationError(f"{source}: {where}: {first['msg']}") from None
+    document = parse_document(text, CalendarFile, source=source, what="a trading calendar", error=ConfigurationError)
+    return TradingCalendar.of(document)
 
 
 def load_calendar(path: Path | None = None, *, today: date) -> TradingCalendar:

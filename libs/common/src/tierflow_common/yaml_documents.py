@@ -10,9 +10,10 @@ being composed, at the first offending node, so a hostile document costs no more
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
 from yaml.composer import ComposerError
 from yaml.nodes import Node
 
@@ -54,3 +55,18 @@ def load_mapping(text: str, *, source: str, what: str, error: type[Exception]) -
     if not isinstance(document, dict):
         raise error(f"{source}: {what} is a YAML mapping")
     return document
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_document(text: str, model: type[M], *, source: str, what: str, error: type[Exception]) -> M:
+    """A YAML mapping (`load_mapping`) validated as `model`; `error` names `source` and the path and message of
+    the first problem (the playbook file, the trading calendar)."""
+    document = load_mapping(text, source=source, what=what, error=error)
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(document)"
+        raise error(f"{source}: {where}: {first['msg']}") from None

@@ -16,11 +16,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tierflow_common.events.outputs import PLAYBOOK_NAME, Flow, MessageClass, NotificationChannel, Priority
 from tierflow_common.exceptions import ConfigurationError
-from tierflow_common.yaml_documents import load_mapping
+from tierflow_common.yaml_documents import parse_document
 from tierflow_notification.domain.calls import CallCapacity
 from tierflow_notification.domain.catalogue import Catalogue
 from tierflow_notification.domain.durations import Duration, parse_duration
@@ -284,13 +284,7 @@ Step.model_rebuild()  # Step and ReasonPrompt refer to each other
 
 def parse_playbooks(text: str, *, source: str = "playbooks") -> PlaybookSet:
     """Validate a playbook document; ConfigurationError names the first problem."""
-    document = load_mapping(text, source=source, what="a playbook file", error=ConfigurationError)
-    try:
-        return PlaybookSet.model_validate(document)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(document)"
-        raise ConfigurationError(f"{source}: {where}: {first['msg']}") from exc
+    return parse_document(text, PlaybookSet, source=source, what="a playbook file", error=ConfigurationError)
 
 
 def load_playbooks(path: Path) -> PlaybookSet:
